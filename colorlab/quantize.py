@@ -84,6 +84,37 @@ def _nearest_bins(pixels: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Ten
     return torch.cat(dists), torch.cat(indices)
 
 
+_LATTICE_LO, _LATTICE_SIZE = -110, 23  # the full 10-unit grid from -110 to 110 in a and b
+
+
+@functools.lru_cache(maxsize=None)
+def _lattice_lookup(device: str) -> torch.Tensor:
+    """(23, 23) table: lattice point (a, b) -> its bin index, or -1 where it is out of gamut."""
+    table = torch.full((_LATTICE_SIZE, _LATTICE_SIZE), -1, dtype=torch.long)
+    for q, (a, b) in enumerate(BIN_CENTERS):
+        table[int(a - _LATTICE_LO) // GRID, int(b - _LATTICE_LO) // GRID] = q
+    return table.to(device)
+
+
+def _nearest_bin(pixels: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest centre for (P, 2) pixels.
+
+    The nearest point of the whole 10-unit lattice is found by rounding; when that
+    point is one of the 313 bins it is also the nearest bin, which is true for
+    almost every colour of a photo. The rest (out-of-gamut neighbours) fall back to
+    comparing against all 313 centres.
+    """
+    cell = torch.round((pixels - _LATTICE_LO) / GRID).long()
+    inside = ((cell >= 0) & (cell < _LATTICE_SIZE)).all(dim=1)
+    cell = cell.clamp(0, _LATTICE_SIZE - 1)
+    bins = _lattice_lookup(str(pixels.device))[cell[:, 0], cell[:, 1]]
+    bins = torch.where(inside, bins, torch.full_like(bins, -1))
+    missing = (bins < 0).nonzero().squeeze(1)
+    if missing.numel():
+        bins[missing] = _nearest_bins(pixels[missing], 1)[1][:, 0]
+    return bins
+
+
 def encode_hard(ab) -> torch.Tensor:
     """Index of the nearest bin centre for every pixel.
 
@@ -98,8 +129,8 @@ def encode_hard(ab) -> torch.Tensor:
     """
     x, single = _ab(ab, "encode_hard input")
     n, _, h, w = x.shape
-    _, idx = _nearest_bins(_flat_pixels(x.float() if x.dtype in (torch.float16, torch.bfloat16) else x), 1)
-    bins = idx[:, 0].reshape(n, h, w)
+    pixels = _flat_pixels(x.float() if x.dtype in (torch.float16, torch.bfloat16) else x)
+    bins = _nearest_bin(pixels).reshape(n, h, w)
     return bins[0] if single else bins
 
 

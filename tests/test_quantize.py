@@ -33,8 +33,10 @@ def test_bin_centers_match_the_table_in_order():
     assert len({tuple(c) for c in centers}) == 313
 
 
-def test_encode_hard_is_the_nearest_centre():
-    ab = random_ab((3, 2, 7, 5))
+@pytest.mark.parametrize("spread", [0.3, 1.0, 2.5], ids=["photo-like", "whole-grid", "far-out-of-gamut"])
+def test_encode_hard_is_the_nearest_centre(spread):
+    # in gamut the lattice lookup answers; out of gamut the brute-force fallback does: both must agree
+    ab = random_ab((3, 2, 7, 5)) * spread
     bins = Q.encode_hard(ab)
     assert bins.shape == (3, 7, 5) and bins.dtype == torch.long
     pix = ab.permute(0, 2, 3, 1).reshape(-1, 2).numpy()
