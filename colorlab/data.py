@@ -1,0 +1,734 @@
+"""Photos in, uint8 tensors out: the data every colorlab notebook starts from.
+
+Three sources, one format. Every loader returns ``torch.uint8`` images of shape
+(N,3,H,W) with values 0-255; :func:`to_float_image` turns them into float32 in
+[0, 1], the input of :mod:`colorlab.color`, and :class:`LabPairs` turns them
+into the normalised (L, ab) pairs the models train on.
+
+=============  ===================================================  ==========================
+source         what                                                 functions
+=============  ===================================================  ==========================
+samples        11 colour photos shipped inside scikit-image,        :func:`embedded_photos`,
+               scikit-learn and matplotlib; no download ever        :func:`random_patches`
+cifar10        CIFAR-10, binary version, from data_scripts          :func:`load_cifar10`
+any folder     your own photos, COCO, Places365, ...                :func:`load_folder`
+=============  ===================================================  ==========================
+
+:func:`load_images` is the single entry point the notebooks use.
+
+The embedded photos are split into train and test as whole photos, never as
+patches of one photo on both sides, so a test score measures colouring a scene
+the model has not seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from ._validate import check_channels, check_range, describe
+from .color import normalize_ab, normalize_l, rgb_to_l_ab
+
+__all__ = [
+    "EMBEDDED_PHOTOS",
+    "TRAIN_PHOTOS",
+    "TEST_PHOTOS",
+    "CIFAR10_CLASSES",
+    "IMAGE_EXTENSIONS",
+    "FolderPhotos",
+    "LabPairs",
+    "load_photo",
+    "embedded_photos",
+    "random_patches",
+    "to_float_image",
+    "load_cifar10",
+    "load_image",
+    "load_folder",
+    "load_images",
+]
+
+# ------------------------------------------------------------ embedded photos
+
+
+def _skimage(name: str):
+    def load():
+        import skimage.data
+
+        return getattr(skimage.data, name)()
+
+    return load
+
+
+def _stereo_motorcycle_left():
+    import skimage.data
+
+    # (left, right, disparity): the right view is the same scene, so only one view may be used at all.
+    return skimage.data.stereo_motorcycle()[0]
+
+
+def _sklearn(filename: str):
+    def load():
+        from sklearn.datasets import load_sample_image
+
+        return load_sample_image(filename)
+
+    return load
+
+
+def _grace_hopper():
+    from matplotlib import cbook
+
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        return np.asarray(Image.open(f).convert("RGB"))
+
+
+# Name -> loader returning the photo as uint8 (H,W,3). The loaders read files that ship with
+# the installed packages, so they work offline. skimage.data.cat is left out (it is chelsea again),
+# as are colorwheel and logo (graphics, not photos).
+EMBEDDED_PHOTOS = {
+    "astronaut": _skimage("astronaut"),
+    "chelsea": _skimage("chelsea"),
+    "coffee": _skimage("coffee"),
+    "rocket": _skimage("rocket"),
+    "retina": _skimage("retina"),
+    "hubble_deep_field": _skimage("hubble_deep_field"),
+    "immunohistochemistry": _skimage("immunohistochemistry"),
+    "motorcycle": _stereo_motorcycle_left,
+    "china": _sklearn("china.jpg"),
+    "flower": _sklearn("flower.jpg"),
+    "grace_hopper": _grace_hopper,
+}
+
+# Whole photos, fixed once: a cat, a cup and a flower are kinds of scene the training photos do not show.
+TEST_PHOTOS = ("chelsea", "coffee", "flower")
+TRAIN_PHOTOS = tuple(name for name in EMBEDDED_PHOTOS if name not in TEST_PHOTOS)
+
+
+def load_photo(name: str) -> np.ndarray:
+    """One embedded photo by name, as a uint8 array of shape (H,W,3), values 0-255.
+
+    ``name`` is a key of :data:`EMBEDDED_PHOTOS`; an unknown name is a ValueError listing the valid ones.
+    """
+    if name not in EMBEDDED_PHOTOS:
+        raise ValueError(f"unknown embedded photo {name!r}; expected one of {', '.join(EMBEDDED_PHOTOS)}.")
+    return load_image(EMBEDDED_PHOTOS[name]())
+
+
+def embedded_photos(split: str = "train") -> dict[str, np.ndarray]:
+    """The embedded photos of one split: ``"train"`` (8 photos), ``"test"`` (3) or ``"all"`` (11).
+
+    Returns a dict name -> uint8 (H,W,3) array, in the order of :data:`TRAIN_PHOTOS` / :data:`TEST_PHOTOS`.
+    """
+    names = {"train": TRAIN_PHOTOS, "test": TEST_PHOTOS, "all": tuple(EMBEDDED_PHOTOS)}
+    if split not in names:
+        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}.")
+    return {name: load_photo(name) for name in names[split]}
+
+
+# ------------------------------------------------------------------- patches
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def _resize_shorter_side(photo: np.ndarray, shorter: int) -> np.ndarray:
+    h, w = photo.shape[:2]
+    factor = shorter / min(h, w)
+    new_size = (max(shorter, round(w * factor)), max(shorter, round(h * factor)))
+    # Lanczos in PIL widens its kernel when shrinking, so downscaling is anti-aliased.
+    return np.asarray(Image.fromarray(photo).resize(new_size, Image.Resampling.LANCZOS))
+
+
+def random_patches(photos, size: int, count: int, seed: int, flip: bool = True,
+                   scale: int | None = None) -> torch.Tensor:
+    """Cut ``count`` random square patches out of photos.
+
+    Parameters
+    ----------
+    photos : dict name -> array, or list of arrays
+        uint8 photos of shape (H,W,3), values 0-255 (as :func:`embedded_photos` returns).
+    size : int
+        Side of a patch in pixels. Every photo (after ``scale``) must be at least this large.
+    count : int
+        Number of patches, >= 1.
+    seed : int
+        Seed of a private ``numpy.random.default_rng``; the global random state is neither used nor changed.
+    flip : bool
+        Mirror each patch left-right with probability 1/2.
+    scale : int or None
+        If given, each photo is first resized (once, Lanczos, anti-aliased) so that its shorter side
+        is ``scale`` pixels, so that a small patch holds a whole object rather than a close-up texture.
+        Must be >= ``size``.
+
+    Returns
+    -------
+    torch.uint8 tensor of shape (count, 3, size, size).
+
+    Notes
+    -----
+    Each patch picks a photo uniformly at random, whatever its size (so a large photo such as retina
+    does not dominate), then a top-left corner uniformly among all positions where the patch fits.
+    The random draws do not depend on ``flip``: the same seed gives the same crops with ``flip``
+    on or off, only mirrored.
+    """
+    size = _positive_int(size, "size")
+    count = _positive_int(count, "count")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an integer, got {seed!r}.")
+    if scale is not None and _positive_int(scale, "scale") < size:
+        raise ValueError(f"scale (the shorter side after resizing) must be >= the patch size {size}, got {scale}.")
+    if isinstance(photos, dict):
+        named = list(photos.items())
+    elif isinstance(photos, (list, tuple)):
+        named = [(f"photo {i}", p) for i, p in enumerate(photos)]
+    else:
+        raise ValueError(f"photos must be a dict or a list of uint8 (H,W,3) arrays, got {describe(photos)}.")
+    if not named:
+        raise ValueError("photos is empty; pass at least one uint8 (H,W,3) photo.")
+
+    channel_first = []
+    for name, photo in named:
+        if not (isinstance(photo, np.ndarray) and photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[2] == 3):
+            raise ValueError(f"{name}: expected a uint8 NumPy array of shape (H,W,3), got {describe(photo)}.")
+        if scale is not None:
+            photo = _resize_shorter_side(photo, scale)
+        h, w = photo.shape[:2]
+        if h < size or w < size:
+            raise ValueError(f"{name} is {h}x{w} pixels (HxW), smaller than the {size}x{size} patch; "
+                             f"use a smaller size or a larger scale.")
+        channel_first.append(photo.transpose(2, 0, 1))
+
+    rng = np.random.default_rng(int(seed))
+    which = rng.integers(0, len(channel_first), count)
+    heights = np.array([p.shape[1] for p in channel_first])
+    widths = np.array([p.shape[2] for p in channel_first])
+    tops = rng.integers(0, heights[which] - size + 1)
+    lefts = rng.integers(0, widths[which] - size + 1)
+    mirrored = rng.random(count) < 0.5
+
+    patches = np.empty((count, 3, size, size), dtype=np.uint8)
+    for i, (k, top, left) in enumerate(zip(which, tops, lefts)):
+        patch = channel_first[k][:, top:top + size, left:left + size]
+        patches[i] = patch[:, :, ::-1] if flip and mirrored[i] else patch
+    return torch.from_numpy(patches)
+
+
+def to_float_image(x):
+    """uint8 image (0-255) -> float32 in [0, 1], the input of :mod:`colorlab.color`.
+
+    Takes a torch tensor or a NumPy array of any shape and returns the same kind, same shape;
+    a tensor stays on its device. Floating input already in [0, 1] is returned as float32
+    (so calling it twice is harmless); any other dtype or range is a ValueError.
+    """
+    if isinstance(x, torch.Tensor):
+        if x.dtype == torch.uint8:
+            return x.to(torch.float32) / 255
+        if torch.is_floating_point(x):
+            if x.numel():
+                check_range(x, 0.0, 1.0, "to_float_image: a float image")
+            return x.to(torch.float32)
+    elif isinstance(x, np.ndarray):
+        if x.dtype == np.uint8:
+            return x.astype(np.float32) / np.float32(255)
+        if np.issubdtype(x.dtype, np.floating):
+            if x.size:
+                check_range(torch.from_numpy(np.ascontiguousarray(x)), 0.0, 1.0, "to_float_image: a float image")
+            return x.astype(np.float32)
+    raise ValueError(f"to_float_image: expected a uint8 (0-255) tensor or array, got {describe(x)}.")
+
+
+# ------------------------------------------------------------------ CIFAR-10
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+_CIFAR_DIR = "cifar-10-batches-bin"
+_CIFAR_FILES = {"train": tuple(f"data_batch_{i}.bin" for i in range(1, 6)), "test": ("test_batch.bin",)}
+_CIFAR_RECORD = 1 + 3 * 32 * 32  # one label byte, then the R, G and B planes, each 32x32 row-major
+
+
+def _cifar_folder(root: Path) -> tuple[Path, Path]:
+    """(folder holding the .bin files, folder to pass to the download script as --dest)."""
+    if (root / _CIFAR_DIR).is_dir():
+        return root / _CIFAR_DIR, root
+    all_files = _CIFAR_FILES["train"] + _CIFAR_FILES["test"]
+    if root.name == _CIFAR_DIR or any((root / f).is_file() for f in all_files):
+        return root, root.parent
+    return root / _CIFAR_DIR, root
+
+
+def load_cifar10(root, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+    """CIFAR-10 from the official binary files (no pickle is ever read).
+
+    Parameters
+    ----------
+    root : str or Path
+        The folder that contains ``cifar-10-batches-bin``, or that folder itself.
+    split : ``"train"`` (data_batch_1..5.bin, 50000 images, in file order) or ``"test"`` (test_batch.bin, 10000).
+
+    Returns
+    -------
+    images : torch.uint8 tensor (N,3,32,32), RGB 0-255
+    labels : torch.int64 tensor (N,), indices into :data:`CIFAR10_CLASSES`
+
+    Raises FileNotFoundError naming the download command when files are missing, and ValueError
+    when a file is truncated or corrupt (its size is not a whole number of 3073-byte records).
+    """
+    if split not in _CIFAR_FILES:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}.")
+    folder, dest = _cifar_folder(Path(root).expanduser())
+    download = f"python data_scripts/get_cifar10.py --dest {dest}"
+    missing = [name for name in _CIFAR_FILES[split] if not (folder / name).is_file()]
+    if missing:
+        hint = ""
+        if (dest / "cifar-10-batches-py").is_dir():
+            hint = " (Found cifar-10-batches-py: that is the pickle version; colorlab reads only the binary one.)"
+        raise FileNotFoundError(f"CIFAR-10 {split} split not found: {', '.join(missing)} missing in {folder}. "
+                                f"Download the binary version with: {download}{hint}")
+
+    images, labels = [], []
+    for name in _CIFAR_FILES[split]:
+        path = folder / name
+        n_bytes = path.stat().st_size
+        if n_bytes == 0 or n_bytes % _CIFAR_RECORD:
+            raise ValueError(f"{path} has {n_bytes} bytes, not a whole number of {_CIFAR_RECORD}-byte CIFAR-10 "
+                             f"records: the file is truncated or corrupt. Re-run the download: {download}")
+        records = np.fromfile(path, dtype=np.uint8).reshape(-1, _CIFAR_RECORD)
+        if records[:, 0].max() >= len(CIFAR10_CLASSES):
+            raise ValueError(f"{path} holds label {records[:, 0].max()}, but CIFAR-10 labels are 0-9: the file is "
+                             f"corrupt or not CIFAR-10. Re-run the download: {download}")
+        labels.append(records[:, 0].astype(np.int64))
+        images.append(records[:, 1:].reshape(-1, 3, 32, 32))
+    return torch.from_numpy(np.concatenate(images)), torch.from_numpy(np.concatenate(labels))
+
+
+# ---------------------------------------------------------- any image / folder
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+class _UnreadableImage(ValueError):
+    def __init__(self, path, reason: str):
+        super().__init__(f"could not read {path} as an image: {reason}")
+        self.reason = reason
+
+
+def _composite_on_white(rgba: np.ndarray) -> np.ndarray:
+    # A transparent pixel has no colour to learn; white is what a viewer shows behind it.
+    alpha = rgba[..., 3:].astype(np.float32) / 255
+    rgb = rgba[..., :3].astype(np.float32) * alpha + 255 * (1 - alpha)
+    return np.round(rgb).astype(np.uint8)
+
+
+def _deep_to_uint8(values: np.ndarray, full_scale: float) -> np.ndarray:
+    """Gray values of more than 8 bits -> uint8, by the value range ``[0, full_scale]``.
+
+    Values outside that range (a 32-bit or float file with its own convention) are stretched from
+    their min to their max instead.
+    """
+    values = np.nan_to_num(values.astype(np.float64))
+    lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if lo >= 0 and hi <= full_scale:
+        scaled = values * (255 / full_scale)
+    elif hi > lo:
+        scaled = (values - lo) * (255 / (hi - lo))
+    else:
+        scaled = np.zeros_like(values)
+    return np.round(scaled).astype(np.uint8)
+
+
+def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
+    return np.repeat(gray[..., None], 3, axis=2)
+
+
+def _pil_to_rgb(img: Image.Image) -> np.ndarray:
+    """A PIL image of any mode -> uint8 (H,W,3). EXIF orientation must already be applied."""
+    mode = img.mode
+    if mode.startswith("I;16"):
+        # PIL's convert('RGB') clips 16-bit values at 255, which turns most of a photo white.
+        return _gray_to_rgb(_deep_to_uint8(np.asarray(img), 65535))
+    if mode == "I":  # 32-bit: how PIL opens some 16-bit PNG and TIFF files
+        return _gray_to_rgb(_deep_to_uint8(np.asarray(img), 65535))
+    if mode == "F":
+        values = np.asarray(img)
+        return _gray_to_rgb(_deep_to_uint8(values, 1.0 if values.size and np.nanmax(values) <= 1 else 255.0))
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in img.info):
+        return _composite_on_white(np.asarray(img.convert("RGBA")))
+    return np.asarray(img.convert("RGB"))
+
+
+def _array_to_rgb(a: np.ndarray) -> np.ndarray:
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))) or 0 in a.shape:
+        raise ValueError(f"load_image: expected an image array of shape (H,W), (H,W,3) or (H,W,4), got {describe(a)}. "
+                         f"A (3,H,W) tensor-style array needs `a.transpose(1, 2, 0)`.")
+    if a.dtype == np.uint16:
+        a = _deep_to_uint8(a, 65535)
+    elif np.issubdtype(a.dtype, np.floating):
+        if not ((a >= 0) & (a <= 1)).all():
+            raise ValueError(f"load_image: a float image must lie in [0, 1], got {describe(a)} with values from "
+                             f"{np.nanmin(a):.4g} to {np.nanmax(a):.4g}.")
+        a = np.round(a * 255).astype(np.uint8)
+    elif a.dtype != np.uint8:
+        raise ValueError(f"load_image: expected dtype uint8, uint16 or float in [0, 1], got {describe(a)}.")
+    if a.ndim == 2:
+        return _gray_to_rgb(a)
+    if a.shape[2] == 4:
+        return _composite_on_white(a)
+    return np.ascontiguousarray(a)
+
+
+def _open_rgb(path: Path, draft_side: int | None = None) -> np.ndarray:
+    """Read a file as uint8 (H,W,3), raising _UnreadableImage with a short reason."""
+    if not path.exists():
+        raise FileNotFoundError(f"no such image file: {path}")
+    if not path.is_file():
+        raise ValueError(f"expected an image file, got a folder or special file: {path}")
+    if path.stat().st_size == 0:
+        raise _UnreadableImage(path, "empty file (0 bytes)")
+    try:
+        with Image.open(path) as img:
+            if draft_side:
+                # JPEG can decode at 1/2, 1/4 or 1/8 scale, far faster for big photos;
+                # PIL keeps both sides >= draft_side, so the final Lanczos still has detail to work with.
+                img.draft(None, (draft_side, draft_side))
+            img.load()
+            return _pil_to_rgb(ImageOps.exif_transpose(img))
+    except Image.DecompressionBombError as err:
+        raise _UnreadableImage(path, f"too large to decode safely ({err})") from None
+    except Image.UnidentifiedImageError:
+        raise _UnreadableImage(path, "not an image (PIL cannot identify the file format)") from None
+    except Exception as err:  # PIL plugins raise OSError, SyntaxError, struct.error, ... on malformed files
+        raise _UnreadableImage(path, f"corrupt or truncated ({type(err).__name__}: {err})") from None
+
+
+def load_image(source) -> np.ndarray:
+    """Any image as uint8 RGB of shape (H,W,3), values 0-255.
+
+    Parameters
+    ----------
+    source : path (str or Path), PIL image, or NumPy array
+        Arrays may be (H,W) gray, (H,W,3) RGB or (H,W,4) RGBA, of dtype uint8, uint16 (scaled by
+        1/257) or float in [0, 1].
+
+    Notes
+    -----
+    Files and PIL images have their EXIF orientation applied, so portrait phone photos stand upright.
+    Every PIL mode is converted to RGB:
+
+    - gray (1, L, I;16, I;16B, I, F) is repeated on three channels; 16-bit and 32-bit 'I' values are
+      scaled by their value range (0-65535 -> 0-255, where PIL's own convert would clip at 255),
+      'F' values in [0, 1] or [0, 255] likewise, and other ranges stretched from min to max;
+    - transparent images (RGBA, LA, PA, palette with transparency) are composited onto white;
+    - palette, CMYK and YCbCr images are converted by PIL.
+
+    A missing file is a FileNotFoundError; an unreadable one (corrupt, truncated, not an image,
+    empty) a ValueError that says why.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        return _open_rgb(Path(source).expanduser())
+    if isinstance(source, Image.Image):
+        return _pil_to_rgb(ImageOps.exif_transpose(source))
+    if isinstance(source, np.ndarray):
+        return _array_to_rgb(source)
+    raise ValueError(f"load_image: expected a file path, a PIL image or a NumPy array, got {describe(source)}.")
+
+
+@dataclass
+class FolderPhotos:
+    """What :func:`load_folder` read.
+
+    images : torch.uint8 (N,3,size,size); paths : the N files, in the order of ``images``;
+    skipped : (path, reason) for each file that could not be read.
+    """
+
+    images: torch.Tensor
+    paths: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def _image_files(folder, recursive: bool) -> tuple[Path, list[Path]]:
+    folder = Path(folder).expanduser()
+    if not folder.exists():
+        raise FileNotFoundError(f"no such folder: {folder}")
+    if not folder.is_dir():
+        raise ValueError(f"expected a folder of photos, got a file: {folder}")
+    candidates = folder.rglob("*") if recursive else folder.glob("*")
+    files = [
+        p for p in candidates
+        if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+        # hidden files (macOS '._x.jpg' forks, checkpoints) are never photos
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    ]
+    # Sorting by the relative POSIX path gives the same order on every system.
+    return folder, sorted(files, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _square(photo_rgb: np.ndarray, size: int) -> np.ndarray:
+    """Resize so the shorter side is ``size`` and cut the centre square, in one Lanczos resampling."""
+    h, w = photo_rgb.shape[:2]
+    side = min(h, w)
+    box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2)
+    return np.asarray(Image.fromarray(photo_rgb).resize((size, size), Image.Resampling.LANCZOS, box=box))
+
+
+def _load_files(folder: Path, files: list[Path], size: int, limit: int | None, what: str) -> FolderPhotos:
+    if not files:
+        raise ValueError(f"{what}: no image files ({', '.join(IMAGE_EXTENSIONS)}) found in {folder}.")
+    images, paths, skipped = [], [], []
+    for path in files:
+        if limit is not None and len(paths) >= limit:
+            break
+        try:
+            photo = _open_rgb(path, draft_side=2 * size)
+        except _UnreadableImage as err:
+            skipped.append((path, err.reason))
+            continue
+        images.append(_square(photo, size).transpose(2, 0, 1))
+        paths.append(path)
+    if not images:
+        reasons = "; ".join(f"{p.name}: {r}" for p, r in skipped[:3])
+        raise ValueError(f"{what}: none of the {len(skipped)} image files in {folder} could be read ({reasons}).")
+    if skipped:
+        first = skipped[0]
+        warnings.warn(f"{what}: skipped {len(skipped)} unreadable file(s) of {len(skipped) + len(paths)} in {folder}, "
+                      f"e.g. {first[0].name}: {first[1]}. The list is in the result's .skipped.", stacklevel=3)
+    return FolderPhotos(torch.from_numpy(np.stack(images)), paths, skipped)
+
+
+def load_folder(folder, size: int, recursive: bool = True, limit: int | None = None) -> FolderPhotos:
+    """All photos of a folder as square uint8 images.
+
+    Parameters
+    ----------
+    folder : str or Path
+    size : int
+        Each photo is resized (Lanczos) so its shorter side is ``size`` pixels, then centre-cropped to
+        ``size`` x ``size``. Photos smaller than that are enlarged.
+    recursive : bool
+        Also read sub-folders.
+    limit : int or None
+        Stop after this many photos were read (skipped files do not count).
+
+    Returns
+    -------
+    :class:`FolderPhotos` with ``images`` torch.uint8 (N,3,size,size), ``paths`` and ``skipped``.
+
+    Notes
+    -----
+    Files ending in .jpg, .jpeg, .png, .bmp, .gif, .tif, .tiff or .webp (any case) are read, in the
+    order of their sorted relative paths; hidden files and folders (name starting with '.') are ignored.
+    Each is converted to RGB as :func:`load_image` does (EXIF orientation applied, transparency
+    composited onto white, 16-bit scaled to 8). A file that cannot be read (corrupt, truncated, not
+    an image, empty) is skipped, listed in ``skipped`` with the reason, and counted in one warning.
+    A missing folder is a FileNotFoundError; a folder with no readable photo a ValueError.
+    """
+    size = _positive_int(size, "size")
+    if limit is not None:
+        limit = _positive_int(limit, "limit")
+    folder, files = _image_files(folder, recursive)
+    return _load_files(folder, files, size, limit, "load_folder")
+
+
+# ------------------------------------------------------------- (L, ab) pairs
+
+
+class LabPairs(torch.utils.data.Dataset):
+    """Images as normalised (L, ab) pairs, held as two tensors on one device.
+
+    ``l`` is (N,1,H,W) = :func:`~colorlab.color.normalize_l` of Lab's L, in [-1, 1];
+    ``ab`` is (N,2,H,W) = :func:`~colorlab.color.normalize_ab` of a and b, about [-1, 1]; both float32.
+
+    The whole data set lives on one device (the GPU, typically: CIFAR-10's 50000 images take 600 MB),
+    and :meth:`batches` builds each batch by indexing there, so a GPU training loop does no host work
+    and no host-to-device copy per batch. It is also a ``torch.utils.data.Dataset`` (item i is
+    ``(l[i], ab[i])``) for code that wants a DataLoader, though that gives up the speed.
+    """
+
+    def __init__(self, l: torch.Tensor, ab: torch.Tensor):
+        for name, x, channels in (("l", l, 1), ("ab", ab, 2)):
+            if not (isinstance(x, torch.Tensor) and torch.is_floating_point(x) and x.ndim == 4
+                    and x.shape[1] == channels):
+                raise ValueError(f"LabPairs: {name} must be a float tensor of shape (N,{channels},H,W), "
+                                 f"got {describe(x)}.")
+        if l.shape[0] != ab.shape[0] or l.shape[2:] != ab.shape[2:] or l.device != ab.device:
+            raise ValueError(f"LabPairs: l and ab must have the same N, H, W and device, got {tuple(l.shape)} on "
+                             f"{l.device} and {tuple(ab.shape)} on {ab.device}.")
+        self.l = l.to(torch.float32)
+        self.ab = ab.to(torch.float32)
+
+    @classmethod
+    def from_rgb(cls, images, device=None, chunk: int = 1024) -> "LabPairs":
+        """Convert RGB images to (L, ab) pairs on ``device``.
+
+        Parameters
+        ----------
+        images : torch tensor or NumPy array, (N,3,H,W)
+            uint8 0-255 (what every loader of this module returns), or float in [0, 1].
+        device : torch device or None
+            Where the pairs live and where the conversion runs; None means
+            :func:`colorlab.default_device` (the GPU when there is one).
+        chunk : int
+            Images converted at a time, so the float copies never need memory for the whole set.
+        """
+        from .device import default_device
+
+        if isinstance(images, np.ndarray):
+            images = torch.from_numpy(np.ascontiguousarray(images))
+        if not isinstance(images, torch.Tensor) or not (images.dtype == torch.uint8 or torch.is_floating_point(images)):
+            raise ValueError(f"LabPairs.from_rgb: expected uint8 (0-255) or float ([0, 1]) images of shape (N,3,H,W), "
+                             f"got {describe(images)}.")
+        if images.ndim != 4:
+            raise ValueError(f"LabPairs.from_rgb: expected a batch of shape (N,3,H,W), got {describe(images)}; "
+                             f"a single (3,H,W) image needs `image.unsqueeze(0)`.")
+        check_channels(images, 3, "LabPairs.from_rgb images", "RGB")
+        chunk = _positive_int(chunk, "chunk")
+        device = default_device() if device is None else torch.device(device)
+
+        n, _, h, w = images.shape
+        l = torch.empty((n, 1, h, w), dtype=torch.float32, device=device)
+        ab = torch.empty((n, 2, h, w), dtype=torch.float32, device=device)
+        for start in range(0, n, chunk):
+            rgb = to_float_image(images[start:start + chunk].to(device))
+            l_part, ab_part = rgb_to_l_ab(rgb)
+            l[start:start + chunk] = normalize_l(l_part)
+            ab[start:start + chunk] = normalize_ab(ab_part)
+        return cls(l, ab)
+
+    def __len__(self) -> int:
+        return self.l.shape[0]
+
+    def __getitem__(self, index):
+        return self.l[index], self.ab[index]
+
+    @property
+    def device(self) -> torch.device:
+        return self.l.device
+
+    def to(self, device) -> "LabPairs":
+        """The same pairs on another device (a new LabPairs; ``self`` is returned when already there)."""
+        device = torch.device(device)
+        if device == self.device:
+            return self
+        return LabPairs(self.l.to(device), self.ab.to(device))
+
+    def batches(self, batch_size: int, shuffle: bool = True, flip: bool = False,
+                generator: torch.Generator | None = None, drop_last: bool = False):
+        """One epoch of ``(l, ab)`` batches, shapes (B,1,H,W) and (B,2,H,W), on the data's device.
+
+        Parameters
+        ----------
+        batch_size : int
+        shuffle : bool
+            Visit the images in a random order (``torch.randperm`` on the data's device); otherwise in order.
+            Either way each image appears exactly once per epoch (or not at all, in a dropped last batch).
+        flip : bool
+            Mirror each image left-right with probability 1/2; L and ab of an image are flipped together.
+        generator : torch.Generator or None
+            Source of randomness, for a reproducible epoch; None uses torch's global generator.
+            A generator on another device than the data (a CPU one for GPU data) also works: the
+            permutation and flips are drawn there once per epoch and copied over.
+        drop_last : bool
+            Leave out the last batch when it is smaller than ``batch_size``.
+
+        The permutation and flips are drawn once at the start of the epoch, on the device; each batch is
+        then an index_select and a ``torch.where``, with no host work and no synchronisation.
+        """
+        batch_size = _positive_int(batch_size, "batch_size")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise ValueError(f"generator must be a torch.Generator or None, got {describe(generator)}.")
+        n, device = len(self), self.device
+        draw_on = generator.device if generator is not None else device
+        order = (torch.randperm(n, generator=generator, device=draw_on).to(device) if shuffle
+                 else torch.arange(n, device=device))
+        mirrored = (torch.rand(n, generator=generator, device=draw_on).to(device) < 0.5) if flip else None
+        end = n - n % batch_size if drop_last else n
+        return self._epoch(order, mirrored, batch_size, end)
+
+    def _epoch(self, order, mirrored, batch_size, end):
+        for start in range(0, end, batch_size):
+            index = order[start:start + batch_size]
+            l, ab = self.l[index], self.ab[index]
+            if mirrored is not None:
+                mask = mirrored[start:start + batch_size].view(-1, 1, 1, 1)
+                l = torch.where(mask, l.flip(-1), l)
+                ab = torch.where(mask, ab.flip(-1), ab)
+            yield l, ab
+
+
+# ------------------------------------------------------------ one entry point
+
+DATA_ENV_VAR = "COLORLAB_DATA"
+
+
+def _in_test_split(path: Path, folder: Path) -> bool:
+    # A hash of the relative path, not Python's salted hash(): the same file lands in the same split on
+    # every run and machine, and adding photos to the folder never moves the old ones across the split.
+    digest = hashlib.md5(path.relative_to(folder).as_posix().encode("utf-8")).digest()
+    return digest[0] % 5 == 0
+
+
+def load_images(source, split: str = "train", size: int = 64, count: int | None = None,
+                seed: int = 0) -> torch.Tensor:
+    """Images for a notebook, as torch.uint8 (N,3,size,size), values 0-255.
+
+    Parameters
+    ----------
+    source : ``"samples"``, ``"cifar10"``, or a folder path
+        - ``"samples"``: ``count`` random patches (default 1000) of the embedded train or test photos
+          (:data:`TRAIN_PHOTOS`, :data:`TEST_PHOTOS`). Each photo is first resized so its shorter
+          side is ``4 * size`` pixels, but kept between ``size`` and 256 (256 shrinks every photo, and
+          a 32 px patch then shows a recognisable part of the scene). Train patches are randomly
+          mirrored, test patches are not. Deterministic for a ``seed``.
+        - ``"cifar10"``: :func:`load_cifar10` from the folder in the environment variable
+          ``COLORLAB_DATA`` (default ``data/``); the first ``count`` images if ``count`` is given.
+          CIFAR-10 is 32x32 only: any other ``size`` is a ValueError (enlarged CIFAR images hold no more
+          detail; use the samples or a folder for larger images).
+        - a folder: :func:`load_folder`, split by file: a photo is in the test split when the first
+          byte of the MD5 of its relative path is divisible by 5 (about 20 % of the photos), else in
+          train; the first ``count`` readable photos of the split if ``count`` is given.
+    split : ``"train"`` or ``"test"``
+    size : int
+        Side of the square images.
+    count : int or None
+    seed : int
+        Used only by ``"samples"``; the other sources are read in a fixed order.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}.")
+    size = _positive_int(size, "size")
+    if count is not None:
+        count = _positive_int(count, "count")
+
+    if isinstance(source, str) and source == "samples":
+        scale = max(size, min(4 * size, 256))
+        return random_patches(embedded_photos(split), size, 1000 if count is None else count, seed,
+                              flip=(split == "train"), scale=scale)
+    if isinstance(source, str) and source == "cifar10":
+        if size != 32:
+            raise ValueError(f"CIFAR-10 images are 32x32, got size={size}. Use size=32, or the 'samples' or a "
+                             f"folder of photos for larger images.")
+        images, _ = load_cifar10(os.environ.get(DATA_ENV_VAR, "data/"), split)
+        return images[:count].clone() if count is not None else images
+    if not isinstance(source, (str, os.PathLike)):
+        raise ValueError(f"source must be 'samples', 'cifar10' or a folder path, got {describe(source)}.")
+    if not Path(source).expanduser().exists():
+        raise FileNotFoundError(f"source must be 'samples', 'cifar10' or an existing folder; no such folder: {source}")
+    folder, files = _image_files(source, recursive=True)
+    wanted = [p for p in files if _in_test_split(p, folder) == (split == "test")]
+    if files and not wanted:
+        raise ValueError(f"{folder} has {len(files)} image files but none falls in the {split} split "
+                         f"(about 1 in 5 is test, chosen by a hash of the file name); add more photos.")
+    return _load_files(folder, wanted, size, count, f"load_images({str(source)!r}, split={split!r})").images

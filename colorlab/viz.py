@@ -1,0 +1,110 @@
+"""Figures shared by the notebooks and the ``colorlab`` command.
+
+Plotting functions return a matplotlib ``Figure`` and never call ``plt.show()``,
+so the same code draws inline in a notebook and to a file in a script.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+
+from .color import lab_to_rgb, rgb_to_lab
+
+# L at which a single chroma channel is drawn: light enough that both ends of a and b are in gamut.
+_CHANNEL_L = 70.0
+
+
+def to_numpy_image(image) -> np.ndarray:
+    """(3,H,W) float tensor in [0, 1] or (H,W,3) uint8 array -> (H,W,3) float array for ``imshow``."""
+    if isinstance(image, torch.Tensor):
+        image = image.detach().float().cpu()
+        if image.ndim == 3 and image.shape[0] in (1, 3):
+            image = image.permute(1, 2, 0)
+        image = image.numpy()
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        image = image / 255.0
+    return np.clip(image, 0.0, 1.0)
+
+
+def _as_chw(image) -> torch.Tensor:
+    """uint8 (H,W,3) array or float (3,H,W) tensor -> float32 (3,H,W) tensor in [0, 1]."""
+    if isinstance(image, np.ndarray):
+        t = torch.from_numpy(image)
+        if t.ndim == 3 and t.shape[-1] == 3:
+            t = t.permute(2, 0, 1)
+        image = t
+    if image.dtype == torch.uint8:
+        image = image.float() / 255.0
+    return image.float()
+
+
+def channel_views(image) -> dict[str, np.ndarray]:
+    """RGB, L, a and b of one photo as displayable (H,W,3) arrays.
+
+    L is shown as gray. a (and b) are shown as colours: the photo's a with L fixed
+    at 70 and b = 0, so green-to-red (and blue-to-yellow) is what the eye sees.
+    """
+    rgb = _as_chw(image)
+    lab = rgb_to_lab(rgb)
+    l, a, b = lab[0], lab[1], lab[2]
+    flat_l = torch.full_like(l, _CHANNEL_L)
+    zero = torch.zeros_like(l)
+    return {
+        "RGB": to_numpy_image(rgb),
+        "L": to_numpy_image(lab_to_rgb(torch.stack([l, zero, zero]))),
+        "a (green-red)": to_numpy_image(lab_to_rgb(torch.stack([flat_l, a, zero]))),
+        "b (blue-yellow)": to_numpy_image(lab_to_rgb(torch.stack([flat_l, zero, b]))),
+    }
+
+
+def lab_channels_figure(photos: Mapping[str, object], max_side: int = 256):
+    """One row per photo: RGB | L | a | b. ``photos`` maps names to uint8 (H,W,3) arrays.
+
+    Photos are shrunk (by striding) so the longer side is at most ``max_side``; a
+    figure of a dozen photos stays small and quick.
+    """
+    import matplotlib.pyplot as plt
+
+    if not photos:
+        raise ValueError("lab_channels_figure: no photos given; pass a dict of name -> (H,W,3) uint8 array.")
+    fig, axes = plt.subplots(len(photos), 4, figsize=(10, 2.5 * len(photos)), squeeze=False)
+    for row, (name, photo) in zip(axes, photos.items()):
+        photo = np.asarray(photo)
+        step = max(1, int(np.ceil(max(photo.shape[:2]) / max_side)))
+        for ax, (title, view) in zip(row, channel_views(photo[::step, ::step]).items()):
+            ax.imshow(view)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if ax is row[0]:
+                ax.set_ylabel(name)
+            ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(rows: Sequence[Sequence[object]], column_titles: Sequence[str] | None = None,
+               row_titles: Sequence[str] | None = None, size: float = 2.2):
+    """A grid of images: ``rows[i][j]`` is a (3,H,W) tensor in [0, 1] or an (H,W,3) array."""
+    import matplotlib.pyplot as plt
+
+    n_rows, n_cols = len(rows), max(len(r) for r in rows)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols, size * n_rows), squeeze=False)
+    for i, row in enumerate(rows):
+        for j in range(n_cols):
+            ax = axes[i][j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j < len(row):
+                ax.imshow(to_numpy_image(row[j]))
+            else:
+                ax.axis("off")
+            if i == 0 and column_titles is not None and j < len(column_titles):
+                ax.set_title(column_titles[j], fontsize=9)
+            if j == 0 and row_titles is not None:
+                ax.set_ylabel(row_titles[i], fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,530 @@
+"""Tests of colorlab.data: embedded photos, patches, CIFAR-10 binary files, folders, LabPairs.
+
+Everything is built in tmp_path or read from files inside installed packages; nothing downloads.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorlab import color, data
+
+# ------------------------------------------------------------ embedded photos
+
+
+@pytest.fixture(scope="module")
+def all_photos():
+    return data.embedded_photos("all")
+
+
+def test_splits_are_disjoint_and_complete():
+    assert set(data.TRAIN_PHOTOS).isdisjoint(data.TEST_PHOTOS)
+    assert set(data.TRAIN_PHOTOS) | set(data.TEST_PHOTOS) == set(data.EMBEDDED_PHOTOS)
+    assert data.TEST_PHOTOS == ("chelsea", "coffee", "flower")
+    assert len(data.EMBEDDED_PHOTOS) == 11
+    assert not {"cat", "colorwheel", "logo"} & set(data.EMBEDDED_PHOTOS)
+
+
+def test_every_embedded_photo_loads_as_uint8_rgb(all_photos):
+    assert list(all_photos) == list(data.EMBEDDED_PHOTOS)
+    for name, photo in all_photos.items():
+        assert isinstance(photo, np.ndarray), name
+        assert photo.dtype == np.uint8, name
+        assert photo.ndim == 3 and photo.shape[2] == 3, (name, photo.shape)
+        assert min(photo.shape[:2]) >= 256, (name, photo.shape)
+        assert photo.std() > 10, name  # a real photo, not a blank
+
+
+def test_embedded_split_dicts():
+    assert tuple(data.embedded_photos("test")) == data.TEST_PHOTOS
+    assert tuple(data.embedded_photos()) == data.TRAIN_PHOTOS
+    with pytest.raises(ValueError, match="'train', 'test' or 'all'"):
+        data.embedded_photos("validation")
+
+
+def test_motorcycle_is_the_left_view_only():
+    import skimage.data
+
+    left, right, _ = skimage.data.stereo_motorcycle()
+    photo = data.load_photo("motorcycle")
+    np.testing.assert_array_equal(photo, left)
+    assert not np.array_equal(photo, right)
+
+
+def test_unknown_photo_lists_the_valid_names():
+    with pytest.raises(ValueError, match="unknown embedded photo 'cat'.*astronaut.*grace_hopper"):
+        data.load_photo("cat")
+
+
+# ------------------------------------------------------------------ patches
+
+
+def _noise_photo(h, w, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def test_patches_shape_dtype_and_determinism(all_photos):
+    photos = {name: all_photos[name] for name in data.TRAIN_PHOTOS}
+    a = data.random_patches(photos, 32, 20, seed=1)
+    assert a.shape == (20, 3, 32, 32) and a.dtype == torch.uint8
+    np.random.seed(123)  # the global state must not matter
+    b = data.random_patches(photos, 32, 20, seed=1)
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    c = data.random_patches(photos, 32, 20, seed=2)
+    assert not torch.equal(a, c)
+
+
+def test_patches_are_crops_of_the_photos():
+    photo = _noise_photo(20, 30)
+    patches = data.random_patches([photo], 8, 10, seed=0, flip=False)
+    for patch in patches.numpy().transpose(0, 2, 3, 1):
+        found = any(
+            np.array_equal(photo[y:y + 8, x:x + 8], patch) for y in range(13) for x in range(23)
+        )
+        assert found
+
+
+def test_patches_flip_some_and_only_flip():
+    photos = [_noise_photo(40, 50, 0), _noise_photo(30, 60, 1)]
+    plain = data.random_patches(photos, 16, 60, seed=3, flip=False)
+    flipped = data.random_patches(photos, 16, 60, seed=3, flip=True)
+    same = [torch.equal(p, f) for p, f in zip(plain, flipped)]
+    mirrored = [torch.equal(p.flip(-1), f) for p, f in zip(plain, flipped)]
+    assert all(s or m for s, m in zip(same, mirrored))
+    assert 10 < sum(mirrored) < 50  # about half
+
+
+def test_patches_pick_photos_uniformly_not_by_area():
+    big = np.zeros((200, 200, 3), np.uint8)
+    small = np.full((20, 20, 3), 255, np.uint8)
+    patches = data.random_patches({"big": big, "small": small}, 10, 400, seed=0)
+    from_small = int((patches[:, 0, 0, 0] == 255).sum())
+    assert 150 < from_small < 250
+
+
+def test_patches_scale_resizes_the_shorter_side():
+    photo = np.zeros((200, 400, 3), np.uint8)
+    photo[:100, :, 0] = 255  # top half red
+    photo[100:, :, 2] = 255  # bottom half blue
+    # Without scale, a 20 px patch sees one colour; with scale=20 it spans the whole height.
+    patches = data.random_patches([photo], 20, 10, seed=0, scale=20)
+    assert (patches[:, 0, 0, :] > 200).all() and (patches[:, 2, 0, :] < 50).all()
+    assert (patches[:, 2, -1, :] > 200).all() and (patches[:, 0, -1, :] < 50).all()
+    # Scaling can also shrink a photo below the patch size: refused up front.
+    with pytest.raises(ValueError, match="scale"):
+        data.random_patches([photo], 20, 1, seed=0, scale=10)
+
+
+def test_patches_reject_bad_input():
+    with pytest.raises(ValueError, match=r"10x12 pixels.*16x16 patch"):
+        data.random_patches({"tiny": _noise_photo(10, 12)}, 16, 1, seed=0)
+    with pytest.raises(ValueError, match="count must be a positive integer"):
+        data.random_patches([_noise_photo(20, 20)], 16, 0, seed=0)
+    with pytest.raises(ValueError, match=r"uint8 NumPy array of shape \(H,W,3\)"):
+        data.random_patches([_noise_photo(20, 20).astype(np.float32)], 16, 1, seed=0)
+    with pytest.raises(ValueError, match=r"uint8 NumPy array of shape \(H,W,3\)"):
+        data.random_patches([_noise_photo(20, 20).transpose(2, 0, 1)], 16, 1, seed=0)
+    with pytest.raises(ValueError, match="empty"):
+        data.random_patches([], 16, 1, seed=0)
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        data.random_patches([_noise_photo(20, 20)], 16, 1, seed=None)
+
+
+def test_to_float_image():
+    x = torch.tensor([[[0, 51, 255]]], dtype=torch.uint8)
+    y = data.to_float_image(x)
+    assert y.dtype == torch.float32 and y.device == x.device
+    torch.testing.assert_close(y, torch.tensor([[[0.0, 0.2, 1.0]]]))
+    a = data.to_float_image(x.numpy())
+    assert isinstance(a, np.ndarray) and a.dtype == np.float32
+    np.testing.assert_allclose(a, [[[0.0, 0.2, 1.0]]], rtol=1e-6)
+    assert torch.equal(data.to_float_image(y), y)  # idempotent
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        data.to_float_image(torch.tensor([0.0, 2.0]))
+    with pytest.raises(ValueError, match="uint8"):
+        data.to_float_image(torch.tensor([1, 2]))
+    with pytest.raises(ValueError, match="uint8"):
+        data.to_float_image([0, 255])
+
+
+# ------------------------------------------------------------------ CIFAR-10
+
+
+def _write_cifar_file(path, labels, first_value):
+    """Records whose R, G, B planes are first_value + i, + 10, + 20 (i = record index)."""
+    records = np.zeros((len(labels), 3073), np.uint8)
+    records[:, 0] = labels
+    for i in range(len(labels)):
+        for c in range(3):
+            records[i, 1 + 1024 * c: 1 + 1024 * (c + 1)] = first_value + i + 10 * c
+    records.tofile(path)
+    return records
+
+
+@pytest.fixture
+def cifar_root(tmp_path):
+    folder = tmp_path / "cifar-10-batches-bin"
+    folder.mkdir()
+    records = _write_cifar_file(folder / "test_batch.bin", [3, 9, 0], first_value=10)
+    # record 1, R plane: mark row 0, column 1 to check the row-major order
+    records[1, 1 + 1] = 200
+    records.tofile(folder / "test_batch.bin")
+    for k in range(1, 6):
+        _write_cifar_file(folder / f"data_batch_{k}.bin", [k] * 2, first_value=40 * k)
+    return tmp_path
+
+
+def test_cifar_decodes_channel_major_records(cifar_root):
+    images, labels = data.load_cifar10(cifar_root, "test")
+    assert images.shape == (3, 3, 32, 32) and images.dtype == torch.uint8
+    assert labels.dtype == torch.int64 and labels.tolist() == [3, 9, 0]
+    assert (images[0, 0] == 10).all() and (images[0, 1] == 20).all() and (images[0, 2] == 30).all()
+    assert images[1, 0, 0, 1] == 200 and images[1, 0, 1, 0] == 11 and images[1, 1, 0, 1] == 21
+
+
+def test_cifar_train_is_the_five_batches_in_order(cifar_root):
+    images, labels = data.load_cifar10(cifar_root)
+    assert images.shape == (10, 3, 32, 32)
+    assert labels.tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert images[:, 0, 0, 0].tolist() == [40, 41, 80, 81, 120, 121, 160, 161, 200, 201]
+
+
+def test_cifar_root_may_be_the_batches_folder(cifar_root):
+    a, _ = data.load_cifar10(cifar_root / "cifar-10-batches-bin", "test")
+    b, _ = data.load_cifar10(str(cifar_root), "test")
+    assert torch.equal(a, b)
+
+
+def test_cifar_missing_files_name_the_download_command(tmp_path):
+    with pytest.raises(FileNotFoundError, match="data_scripts/get_cifar10.py --dest") as err:
+        data.load_cifar10(tmp_path / "nowhere", "train")
+    assert str(tmp_path / "nowhere") in str(err.value)
+    (tmp_path / "cifar-10-batches-py").mkdir()
+    with pytest.raises(FileNotFoundError, match="pickle version"):
+        data.load_cifar10(tmp_path, "test")
+
+
+def test_cifar_truncated_or_corrupt_file_is_refused(cifar_root):
+    path = cifar_root / "cifar-10-batches-bin" / "data_batch_3.bin"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(ValueError, match="truncated or corrupt.*get_cifar10.py"):
+        data.load_cifar10(cifar_root, "train")
+    _write_cifar_file(path, [10, 1], first_value=0)
+    with pytest.raises(ValueError, match="label 10"):
+        data.load_cifar10(cifar_root, "train")
+
+
+def test_cifar_bad_split_and_classes(cifar_root):
+    with pytest.raises(ValueError, match="'train' or 'test'"):
+        data.load_cifar10(cifar_root, "val")
+    assert len(data.CIFAR10_CLASSES) == 10
+    assert data.CIFAR10_CLASSES[0] == "airplane" and data.CIFAR10_CLASSES[-1] == "truck"
+
+
+def test_load_images_cifar(cifar_root, monkeypatch):
+    monkeypatch.setenv("COLORLAB_DATA", str(cifar_root))
+    images = data.load_images("cifar10", "train", size=32, count=3)
+    assert images.shape == (3, 3, 32, 32) and images.dtype == torch.uint8
+    with pytest.raises(ValueError, match="32x32"):
+        data.load_images("cifar10", "train", size=64)
+
+
+# ---------------------------------------------------------- images and folders
+
+
+def _jpeg_bytes(rgb):
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=95)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    """One file per PIL mode the loader must handle, plus three unreadable files."""
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    Image.new("L", (40, 30), 100).save(folder / "gray.png")
+
+    rgba = np.zeros((30, 40, 4), np.uint8)
+    rgba[:, :20] = (255, 0, 0, 255)  # left half opaque red, right half fully transparent
+    Image.fromarray(rgba).save(folder / "rgba.png")
+
+    Image.new("RGB", (40, 30), (0, 0, 255)).convert("P", palette=Image.Palette.ADAPTIVE).save(folder / "palette.gif")
+    transparent = Image.new("P", (40, 30), 1)
+    transparent.putpalette([0, 255, 0, 9, 9, 9] + [0] * 762)
+    transparent.save(folder / "palette_transparent.png", transparency=1)
+
+    Image.new("CMYK", (40, 30), (0, 255, 255, 0)).save(folder / "cmyk.JPG")
+
+    deep = np.zeros((30, 40), np.uint16)
+    deep[:, :20], deep[:, 20:] = 65535, 32768
+    Image.fromarray(deep).save(folder / "deep16.png")
+
+    # 40 wide, 20 high, red top-left corner; EXIF orientation 6 = turn 90 degrees clockwise to view.
+    landscape = np.full((20, 40, 3), 255, np.uint8)
+    landscape[:6, :6] = (255, 0, 0)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(landscape).save(folder / "sub" / "rotated.jpg", exif=exif, quality=95)
+
+    Image.new("RGB", (30, 30), (9, 99, 199)).save(folder / "sub" / "plain.bmp")
+
+    (folder / "corrupt.jpg").write_bytes(_jpeg_bytes(_noise_photo(64, 64))[:1500])
+    (folder / "notes.jpg").write_text("not a photo at all\n")
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "readme.txt").write_text("ignored: not an image extension")
+    (folder / ".hidden.jpg").write_text("ignored: hidden")
+    return folder
+
+
+READABLE = ["cmyk.JPG", "deep16.png", "gray.png", "palette.gif", "palette_transparent.png", "rgba.png",
+            "sub/plain.bmp", "sub/rotated.jpg"]
+
+
+def test_load_folder_reads_every_mode_and_reports_unreadable_files(photo_folder):
+    with pytest.warns(UserWarning, match="skipped 3 unreadable"):
+        result = data.load_folder(photo_folder, 16)
+    assert [p.relative_to(photo_folder).as_posix() for p in result.paths] == READABLE
+    assert len(result) == len(READABLE)
+    assert result.images.shape == (len(READABLE), 3, 16, 16) and result.images.dtype == torch.uint8
+    reasons = {p.name: reason for p, reason in result.skipped}
+    assert set(reasons) == {"corrupt.jpg", "notes.jpg", "empty.png"}
+    assert "truncated" in reasons["corrupt.jpg"]
+    assert "not an image" in reasons["notes.jpg"]
+    assert "0 bytes" in reasons["empty.png"]
+
+    by_name = dict(zip([p.name for p in result.paths], result.images))
+    assert (by_name["gray.png"] == 100).all()
+    assert (by_name["deep16.png"][:, :, 0] == 255).all() and (by_name["deep16.png"][:, :, -1] == 128).all()
+    assert torch.equal(by_name["cmyk.JPG"][:, 8, 8], torch.tensor([255, 0, 0], dtype=torch.uint8))
+    assert torch.equal(by_name["palette.gif"][:, 8, 8], torch.tensor([0, 0, 255], dtype=torch.uint8))
+    assert (by_name["palette_transparent.png"] == 255).all()  # transparent -> white
+
+
+def test_load_folder_options(photo_folder):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        flat = data.load_folder(photo_folder, 8, recursive=False)
+        limited = data.load_folder(photo_folder, 8, limit=2)
+    assert [p.name for p in flat.paths] == READABLE[:6]
+    assert [p.name for p in limited.paths] == ["cmyk.JPG", "deep16.png"]
+    assert limited.images.shape == (2, 3, 8, 8)
+
+
+def test_load_folder_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        data.load_folder(tmp_path / "missing", 16)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match="no image files"):
+        data.load_folder(empty, 16)
+    (empty / "bad.png").write_bytes(b"\x89PNG garbage")
+    with pytest.raises(ValueError, match="none of the 1 image files.*bad.png"):
+        data.load_folder(empty, 16)
+    with pytest.raises(ValueError, match="size must be a positive integer"):
+        data.load_folder(empty, 0)
+
+
+def test_exif_orientation_is_applied(photo_folder):
+    rotated = data.load_image(photo_folder / "sub" / "rotated.jpg")
+    assert rotated.shape == (40, 20, 3)  # portrait now
+    # Turned clockwise, the top-left corner is now top-right.
+    assert tuple(rotated[1, -2]) > (200, 0, 0) and rotated[1, -2, 1] < 60
+    assert rotated[1, 1, 1] > 200 and rotated[-2, -2, 1] > 200
+
+
+def test_load_image_modes(photo_folder):
+    rgba = data.load_image(photo_folder / "rgba.png")
+    assert tuple(rgba[0, 0]) == (255, 0, 0) and tuple(rgba[0, -1]) == (255, 255, 255)
+    deep = data.load_image(str(photo_folder / "deep16.png"))
+    assert deep.dtype == np.uint8 and tuple(deep[0, 0]) == (255,) * 3 and tuple(deep[0, -1]) == (128,) * 3
+    with pytest.raises(FileNotFoundError):
+        data.load_image(photo_folder / "missing.png")
+    with pytest.raises(ValueError, match="could not read .*corrupt.jpg"):
+        data.load_image(photo_folder / "corrupt.jpg")
+
+
+def test_load_image_from_pil_and_arrays():
+    rgb = _noise_photo(5, 7)
+    np.testing.assert_array_equal(data.load_image(Image.fromarray(rgb)), rgb)
+    np.testing.assert_array_equal(data.load_image(rgb), rgb)
+    gray = data.load_image(np.full((5, 7), 9, np.uint8))
+    assert gray.shape == (5, 7, 3) and (gray == 9).all()
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[0, 0] = (10, 20, 30, 255)
+    out = data.load_image(rgba)
+    assert tuple(out[0, 0]) == (10, 20, 30) and tuple(out[1, 1]) == (255, 255, 255)
+    assert (data.load_image(np.ones((3, 3))) == 255).all()
+    assert (data.load_image(np.full((3, 3), 32768, np.uint16)) == 128).all()
+    assert (data.load_image(Image.new("I;16", (4, 4), 65535)) == 255).all()
+    assert (data.load_image(Image.new("F", (4, 4), 0.5)) == 128).all()
+    with pytest.raises(ValueError, match=r"\(H,W\), \(H,W,3\) or \(H,W,4\)"):
+        data.load_image(rgb.transpose(2, 0, 1))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        data.load_image(np.full((3, 3), 2.0))
+    with pytest.raises(ValueError, match="dtype uint8"):
+        data.load_image(np.zeros((3, 3), np.int32))
+    with pytest.raises(ValueError, match="path, a PIL image or a NumPy array"):
+        data.load_image(torch.zeros(3, 4, 4, dtype=torch.uint8))
+
+
+def test_load_folder_resizes_shorter_side_then_centre_crops(tmp_path):
+    photo = np.zeros((20, 60, 3), np.uint8)
+    photo[:, 20:40] = 255  # only the centre third is white
+    Image.fromarray(photo).save(tmp_path / "wide.png")
+    image = data.load_folder(tmp_path, 10).images[0]
+    assert image.shape == (3, 10, 10)
+    assert (image[:, :, 1:-1] >= 250).all()  # Lanczos rings by a level or two near the edges
+
+
+# ------------------------------------------------------------------ LabPairs
+
+
+def _id_pairs(n, width=4):
+    """Pairs whose L is the image id plus a column ramp, and ab a copy of it, to trace indexing and flips."""
+    ramp = torch.arange(width, dtype=torch.float32) / 100
+    l = torch.arange(n, dtype=torch.float32).view(n, 1, 1, 1) + ramp.view(1, 1, 1, width)
+    l = l.expand(n, 1, 3, width).contiguous()
+    return data.LabPairs(l, torch.cat([l, -l], dim=1))
+
+
+def test_lab_pairs_from_rgb_matches_color():
+    images = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (7, 3, 6, 5), dtype=np.uint8))
+    pairs = data.LabPairs.from_rgb(images, device="cpu", chunk=3)
+    assert len(pairs) == 7 and pairs.device == torch.device("cpu")
+    assert pairs.l.shape == (7, 1, 6, 5) and pairs.ab.shape == (7, 2, 6, 5)
+    assert pairs.l.dtype == pairs.ab.dtype == torch.float32
+    assert pairs.l.min() >= -1 and pairs.l.max() <= 1 and pairs.ab.abs().max() <= 1.2
+    l, ab = color.rgb_to_l_ab(images.float() / 255)
+    torch.testing.assert_close(pairs.l, color.normalize_l(l))
+    torch.testing.assert_close(pairs.ab, color.normalize_ab(ab))
+    # float input in [0, 1] is accepted and gives the same pairs; so does a NumPy array
+    from_float = data.LabPairs.from_rgb(images.float() / 255, device="cpu")
+    torch.testing.assert_close(from_float.l, pairs.l)
+    torch.testing.assert_close(data.LabPairs.from_rgb(images.numpy(), device="cpu").ab, pairs.ab)
+    l0, ab0 = pairs[0]
+    assert l0.shape == (1, 6, 5) and ab0.shape == (2, 6, 5)
+    assert pairs.to("cpu") is pairs
+
+
+def test_lab_pairs_default_device_is_colorlab_default(monkeypatch):
+    monkeypatch.setenv("COLORLAB_DEVICE", "cpu")
+    pairs = data.LabPairs.from_rgb(torch.zeros(2, 3, 4, 4, dtype=torch.uint8))
+    assert pairs.device == torch.device("cpu")
+    assert torch.allclose(pairs.l, torch.tensor(-1.0))
+
+
+def test_lab_pairs_reject_bad_input():
+    with pytest.raises(ValueError, match=r"\(N,3,H,W\)"):
+        data.LabPairs.from_rgb(torch.zeros(2, 4, 4, 3, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="unsqueeze"):
+        data.LabPairs.from_rgb(torch.zeros(3, 4, 4, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        data.LabPairs.from_rgb(torch.zeros(2, 3, 4, 4, dtype=torch.int64))
+    with pytest.raises(ValueError, match="divide by 255"):
+        data.LabPairs.from_rgb(torch.full((2, 3, 4, 4), 200.0), device="cpu")
+    with pytest.raises(ValueError, match=r"\(N,2,H,W\)"):
+        data.LabPairs(torch.zeros(2, 1, 4, 4), torch.zeros(2, 3, 4, 4))
+    with pytest.raises(ValueError, match="same N, H, W"):
+        data.LabPairs(torch.zeros(2, 1, 4, 4), torch.zeros(3, 2, 4, 4))
+    with pytest.raises(ValueError, match="batch_size"):
+        _id_pairs(3).batches(0)
+
+
+def _ids(batch_l):
+    return batch_l[:, 0, 0, 0].floor().long().tolist()
+
+
+def test_batches_cover_every_index_once_per_epoch():
+    pairs = _id_pairs(10)
+    batches = list(pairs.batches(3, generator=torch.Generator().manual_seed(0)))
+    assert [len(l) for l, _ in batches] == [3, 3, 3, 1]
+    ids = [i for l, _ in batches for i in _ids(l)]
+    assert sorted(ids) == list(range(10)) and ids != list(range(10))
+    for l, ab in batches:
+        assert l.shape[1:] == (1, 3, 4) and ab.shape[1:] == (2, 3, 4)
+        torch.testing.assert_close(ab[:, :1], l)  # pairs stay together
+    dropped = [i for l, _ in pairs.batches(3, drop_last=True) for i in _ids(l)]
+    assert len(dropped) == 9 and len(set(dropped)) == 9
+    in_order = [i for l, _ in pairs.batches(4, shuffle=False) for i in _ids(l)]
+    assert in_order == list(range(10))
+
+
+def test_batches_flip_l_and_ab_together():
+    pairs = _id_pairs(40)
+    flips = 0
+    for l, ab in pairs.batches(8, shuffle=False, flip=True, generator=torch.Generator().manual_seed(1)):
+        for i, image in zip(_ids(l), l):
+            original = pairs.l[i]
+            assert torch.equal(image, original) or torch.equal(image, original.flip(-1))
+            flips += torch.equal(image, original.flip(-1))
+        torch.testing.assert_close(ab[:, :1], l)
+    assert 8 < flips < 32
+
+
+def test_batches_are_reproducible_with_a_generator():
+    pairs = _id_pairs(20)
+
+    def epoch(seed):
+        generator = torch.Generator().manual_seed(seed)
+        return [(l.clone(), ab.clone()) for l, ab in pairs.batches(6, flip=True, generator=generator)]
+
+    a, b, c = epoch(5), epoch(5), epoch(6)
+    assert all(torch.equal(x[0], y[0]) and torch.equal(x[1], y[1]) for x, y in zip(a, b))
+    assert not all(torch.equal(x[0], y[0]) for x, y in zip(a, c))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_lab_pairs_on_gpu():
+    images = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (9, 3, 8, 8), dtype=np.uint8))
+    pairs = data.LabPairs.from_rgb(images, device="cuda", chunk=4)
+    cpu = data.LabPairs.from_rgb(images, device="cpu")
+    assert pairs.l.is_cuda and pairs.ab.is_cuda
+    torch.testing.assert_close(pairs.l.cpu(), cpu.l, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(pairs.to("cpu").ab, cpu.ab, atol=1e-4, rtol=1e-4)
+    for generator in (None, torch.Generator().manual_seed(0), torch.Generator(device="cuda").manual_seed(0)):
+        seen = []
+        for l, ab in pairs.batches(4, flip=True, generator=generator):
+            assert l.is_cuda and ab.is_cuda
+            seen.append(len(l))
+        assert sum(seen) == 9
+
+
+# ---------------------------------------------------------- load_images
+
+
+def test_load_images_samples():
+    train = data.load_images("samples", "train", size=32, count=12, seed=0)
+    assert train.shape == (12, 3, 32, 32) and train.dtype == torch.uint8
+    assert torch.equal(train, data.load_images("samples", "train", size=32, count=12, seed=0))
+    test = data.load_images("samples", "test", size=32, count=12, seed=0)
+    assert not torch.equal(train, test)
+
+
+def test_load_images_folder_split_is_disjoint_and_complete(tmp_path):
+    for i in range(30):
+        Image.new("RGB", (12, 10), (i, 2 * i, 3 * i)).save(tmp_path / f"img_{i:02d}.png")
+    train = data.load_images(tmp_path, "train", size=8)
+    test = data.load_images(str(tmp_path), "test", size=8)
+    assert train.shape[1:] == test.shape[1:] == (3, 8, 8)
+    assert len(train) + len(test) == 30 and 0 < len(test) < 15
+    ids = set(train[:, 0, 0, 0].tolist()) | set(test[:, 0, 0, 0].tolist())
+    assert ids == set(range(30))
+    assert torch.equal(test, data.load_images(tmp_path, "test", size=8))
+    assert len(data.load_images(tmp_path, "train", size=8, count=3)) == 3
+
+
+def test_load_images_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="'train' or 'test'"):
+        data.load_images("samples", "all")
+    with pytest.raises(FileNotFoundError, match="'samples', 'cifar10' or an existing folder"):
+        data.load_images("sampels", "train")
+    with pytest.raises(ValueError, match="folder path"):
+        data.load_images(42, "train")
