@@ -48,12 +48,31 @@ def cmd_tour(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .demo import CPU_SIZE, GPU_SIZE, run_demo
+    from .device import default_device, is_gpu
+
+    device = default_device(verbose=True)
+    size = GPU_SIZE if is_gpu(device) else CPU_SIZE
+    if args.seconds is not None:
+        size = replace(size, seconds_per_model=args.seconds)
+    run_demo(args.out, size=size, device=device, seed=args.seed)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="colorlab", description="A course on automatic image colorization.")
     sub = parser.add_subparsers(dest="command", required=True)
     tour = sub.add_parser("tour", help="print the device, load the embedded photos, draw them in RGB, L, a, b")
     tour.add_argument("--out", default="out", help="folder for the figure (default: out/)")
     tour.set_defaults(func=cmd_tour)
+    demo = sub.add_parser("demo", help="train quick regression and classification colorizers and compare them")
+    demo.add_argument("--out", default="out", help="folder for the figure (default: out/)")
+    demo.add_argument("--seconds", type=float, default=None, help="training time per model (default: 90)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -33,7 +33,7 @@ def to_numpy_image(image) -> np.ndarray:
 def _as_chw(image) -> torch.Tensor:
     """uint8 (H,W,3) array or float (3,H,W) tensor -> float32 (3,H,W) tensor in [0, 1]."""
     if isinstance(image, np.ndarray):
-        t = torch.from_numpy(image)
+        t = torch.from_numpy(np.array(image))  # a copy: photos from some loaders are read-only
         if t.ndim == 3 and t.shape[-1] == 3:
             t = t.permute(2, 0, 1)
         image = t

@@ -1,0 +1,287 @@
+"""One readable training loop for every colorization network, and its checkpoints.
+
+``fit(model, data, config)`` trains a regression network (normalised ab out) or
+a classification network (313 logits out) on :class:`~colorlab.data.LabPairs`:
+Adam, optionally the learning rate halved every ``halve_every`` steps (000),
+a tqdm progress bar with the running loss, and a history for loss curves. On
+CUDA it uses bf16 autocast and channels_last; the data stays where
+``LabPairs`` put it, so a GPU step does no host work (the loss is copied to the
+host only every ``log_every`` steps).
+
+Checkpoints hold the model's configuration, its weights, the history, the
+training configuration and the colorlab version, so a model can be rebuilt from
+the file alone. They are written to a temporary name and renamed, and read with
+``torch.load(weights_only=True)``: no code from a file is ever run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import __version__
+from .color import denormalize_ab
+from .data import LabPairs
+from .losses import regression_loss, soft_cross_entropy
+from .models import build_model
+from .quantize import NUM_BINS, SOFT_K, SOFT_SIGMA, class_prior, rebalance_weights, soft_encode
+
+CHECKPOINT_FORMAT = "colorlab-checkpoint-1"
+
+
+@dataclass
+class TrainConfig:
+    """How to train. Every field has a default that trains a quick model on a CPU."""
+
+    steps: int = 300  # optimiser steps in all (a resumed run continues up to this number)
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    loss: str = "mse"  # regression: "mse" (the UV/L2 loss), "smooth_l1" or "blur"; ignored for classification
+    rebalance: float | None = 0.5  # classification: lambda of the rebalancing weights; None for none
+    halve_every: int | None = None  # halve the learning rate every this many steps (000 used 3000)
+    flip: bool = True  # random horizontal flips, done on the device
+    amp: bool = True  # bf16 autocast on CUDA (ignored elsewhere)
+    time_budget: float | None = None  # seconds; stop early when spent
+    log_every: int = 10  # steps between host reads of the loss
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"TrainConfig: unknown settings {sorted(unknown)}; known: {sorted(known)}.")
+        return cls(**values)
+
+
+@dataclass
+class History:
+    """What happened during training, for loss curves and for resuming."""
+
+    step: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    images_seen: int = 0
+
+    @property
+    def steps_done(self) -> int:
+        return self.step[-1] if self.step else 0
+
+
+def _classification_targets(ab_norm: torch.Tensor, scale: int, weights: torch.Tensor | None):
+    """Soft targets at the logits' resolution, and each pixel's rebalancing weight.
+
+    The true ab is average-pooled to 1/scale (the resolution Zhang's network
+    predicts at), then soft-encoded over the 5 nearest bins. A pixel's weight is
+    that of its most probable target bin, as in Zhang et al.
+    """
+    ab = denormalize_ab(F.avg_pool2d(ab_norm, scale, ceil_mode=True) if scale > 1 else ab_norm)
+    target = soft_encode(ab, k=SOFT_K, sigma=SOFT_SIGMA)
+    pixel_weights = weights[target.argmax(dim=1)] if weights is not None else None
+    return target, pixel_weights
+
+
+def prior_of(data: LabPairs, chunk: int = 256) -> torch.Tensor:
+    """The smoothed class prior (313,) of a data set's ab, counted chunk by chunk."""
+    from .quantize import bin_counts
+
+    counts = torch.zeros(NUM_BINS, dtype=torch.float64, device=data.device)
+    for start in range(0, len(data), chunk):
+        counts += bin_counts(denormalize_ab(data.ab[start : start + chunk])).to(data.device)
+    return class_prior(counts)
+
+
+def fit(
+    model: nn.Module,
+    data: LabPairs,
+    config: TrainConfig | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> History:
+    """Train ``model`` on ``data`` (on the data's device) and return the history.
+
+    With ``checkpoint`` the final state is saved there; with ``resume`` and an
+    existing checkpoint, training continues from it (weights, optimiser, step,
+    history) up to ``config.steps``.
+    """
+    from tqdm.auto import tqdm
+
+    config = config or TrainConfig()
+    if not isinstance(data, LabPairs):
+        raise ValueError(f"fit: data must be a colorlab.data.LabPairs, got {type(data).__name__}.")
+    device = data.device
+    cuda = device.type == "cuda"
+    model.to(device)
+    if cuda:
+        model.to(memory_format=torch.channels_last)
+    classification = getattr(model, "kind", "regression") == "classification"
+    if len(data) == 0:
+        raise ValueError("fit: the data set is empty.")
+
+    torch.manual_seed(config.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    history = History()
+    if resume and checkpoint is not None and Path(checkpoint).exists():
+        state = load_checkpoint(checkpoint, device=device, model=model)
+        if state.get("optimizer"):
+            optimizer.load_state_dict(state["optimizer"])
+        history = History(**state["history"])
+
+    weights = None
+    if classification and config.rebalance is not None:
+        weights = rebalance_weights(prior_of(data), config.rebalance).to(device=device, dtype=torch.float32)
+    loss_fn = None if classification else regression_loss(config.loss)
+
+    def lr_at(step: int) -> float:
+        if config.halve_every:
+            return config.lr * 0.5 ** (step // config.halve_every)
+        return config.lr
+
+    generator = torch.Generator(device=device if cuda else "cpu").manual_seed(config.seed + history.steps_done)
+    batches = _endless(data, config.batch_size, config.flip, generator)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and config.amp)
+
+    model.train()
+    step = history.steps_done
+    start = time.perf_counter()
+    running = torch.zeros((), device=device)
+    since_log = 0
+    bar = tqdm(total=config.steps, initial=step, desc=f"training {model.config['name']}", disable=not progress,
+               leave=False)
+    while step < config.steps:
+        if config.time_budget is not None and time.perf_counter() - start > config.time_budget:
+            break
+        l, ab = next(batches)
+        if cuda:
+            l = l.contiguous(memory_format=torch.channels_last)
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step)
+        with autocast:
+            out = model(l)
+            if classification:
+                target, pixel_weights = _classification_targets(ab, model.scale, weights)
+                loss = soft_cross_entropy(out, target, pixel_weights)
+            else:
+                loss = loss_fn(out.float(), ab)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        running += loss.detach()
+        since_log += 1
+        history.images_seen += l.shape[0]
+        if since_log == config.log_every or step == config.steps:
+            mean_loss = (running / since_log).item()  # the one host sync, every log_every steps
+            if not math.isfinite(mean_loss):
+                raise FloatingPointError(
+                    f"fit: the loss became {mean_loss} at step {step}; lower the learning rate (now {lr_at(step):g})."
+                )
+            history.step.append(step)
+            history.loss.append(mean_loss)
+            history.lr.append(lr_at(step - 1))
+            bar.set_postfix(loss=f"{mean_loss:.4f}")
+            bar.update(since_log)
+            running.zero_()
+            since_log = 0
+    bar.close()
+    history.seconds += time.perf_counter() - start
+    model.eval()
+    if checkpoint is not None:
+        save_checkpoint(checkpoint, model, history=history, train_config=config, optimizer=optimizer)
+    return history
+
+
+def _endless(data: LabPairs, batch_size: int, flip: bool, generator: torch.Generator):
+    """Batches forever, a new shuffle each epoch."""
+    batch_size = min(batch_size, len(data))
+    while True:
+        yield from data.batches(batch_size, shuffle=True, flip=flip, generator=generator, drop_last=True)
+
+
+# ------------------------------------------------------------- checkpoints
+
+def save_checkpoint(path, model: nn.Module, history: History | None = None, train_config: TrainConfig | None = None,
+                    optimizer: torch.optim.Optimizer | None = None) -> Path:
+    """Write a checkpoint to ``path`` atomically (temporary name, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "colorlab_version": __version__,
+        "model_config": dict(model.config),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "history": asdict(history) if history is not None else asdict(History()),
+        "train_config": asdict(train_config) if train_config is not None else {},
+        "optimizer": optimizer.state_dict() if optimizer is not None else {},
+    }
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def read_checkpoint(path, device: torch.device | str = "cpu") -> dict:
+    """Read a checkpoint file safely (``weights_only=True``) and check its layout."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}; train one with `colorlab train ... --out {path}`.")
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # torch raises several kinds for a damaged zip or pickle stream
+        raise ValueError(
+            f"{path} is not a readable colorlab checkpoint (corrupt, truncated, or not a checkpoint): "
+            f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}. Re-train or re-copy the file."
+        ) from err
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"{path} is not a colorlab checkpoint (format {found!r}, expected {CHECKPOINT_FORMAT!r}).")
+    for key in ("model_config", "state_dict", "history"):
+        if key not in state:
+            raise ValueError(f"{path} is an incomplete colorlab checkpoint: it has no {key!r}.")
+    return state
+
+
+def load_checkpoint(path, device: torch.device | str = "cpu", model: nn.Module | None = None) -> dict:
+    """Load a checkpoint; rebuild the model from its configuration unless ``model`` is given.
+
+    Returns the checkpoint dict with the ready model (in eval mode, on ``device``)
+    under ``"model"``. Weights that do not match the model's layers are a
+    ``ValueError``: nothing is half-loaded.
+    """
+    state = read_checkpoint(path, device)
+    if model is None:
+        model = build_model(state["model_config"])
+    elif dict(model.config) != dict(state["model_config"]):
+        raise ValueError(
+            f"{path} holds a {state['model_config']} model, but the model given is {model.config}."
+        )
+    # Compare names and shapes before copying anything, so a mismatch leaves the model untouched.
+    own = model.state_dict()
+    saved = state["state_dict"]
+    missing = sorted(set(own) - set(saved))
+    extra = sorted(set(saved) - set(own))
+    wrong = [k for k in own if k in saved and tuple(own[k].shape) != tuple(saved[k].shape)]
+    if missing or extra or wrong:
+        raise ValueError(
+            f"{path}: the weights do not fit the model {dict(model.config)}: "
+            f"{len(missing)} missing (e.g. {missing[:2]}), {len(extra)} unexpected (e.g. {extra[:2]}), "
+            f"{len(wrong)} of the wrong shape (e.g. {wrong[:2]})."
+        )
+    model.load_state_dict(saved, strict=True)
+    model.to(device).eval()
+    state["model"] = model
+    return state
