@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up the course's environment (once) and run it.
 #
-#   bash run.sh demo    the main job (for now: a tour of the device and the embedded photos)
+#   bash run.sh demo    the main job: train quick colorizers on the embedded photos and compare them
 #   bash run.sh test    the tests (what CI runs)
 #
 # It makes a virtual environment in .venv (override with COLORLAB_VENV), installs
@@ -36,7 +36,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 case "${1:-}" in
-  demo) shift; colorlab tour "$@" ;;
+  demo) shift; colorlab demo "$@" ;;
   test) shift; python -m pytest "$@" ;;
   *) echo "usage: bash run.sh demo|test [options]" >&2; exit 2 ;;
 esac

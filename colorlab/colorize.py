@@ -77,7 +77,7 @@ def colorize(image, model: nn.Module, temperature: float = ZHANG_TEMPERATURE, me
 
     photo = load_image(image)  # (H,W,3) uint8, EXIF-rotated, any mode converted to RGB
     device = _model_device(model)
-    rgb = torch.from_numpy(photo).to(device).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+    rgb = torch.from_numpy(np.array(photo)).to(device).permute(2, 0, 1).unsqueeze(0).float() / 255.0
     l, _ = rgb_to_l_ab(rgb)
     h, w = l.shape[-2:]
     factor = min(1.0, work_size / max(h, w))

@@ -101,8 +101,8 @@ def run_demo(out: str | Path = "out", size: DemoSize | None = None, device: torc
         config = TrainConfig(steps=100_000, batch_size=size.batch_size, lr=2e-3 if name == "regression" else 1e-3,
                              time_budget=size.seconds_per_model, seed=seed)
         history = fit(model, data, config, progress=progress)
-        print(f"  {name}: {history.steps_done} steps in {history.seconds:.0f} s, "
-              f"final training loss {history.loss[-1]:.4f}")
+        final = f", final training loss {history.loss[-1]:.4f}" if history.loss else ""
+        print(f"  {name}: {history.steps_done} steps in {history.seconds:.0f} s{final}")
         models[name] = model
 
     def rgb_from(ab: torch.Tensor) -> torch.Tensor:

@@ -151,6 +151,21 @@ def fit(
     batches = _endless(data, config.batch_size, config.flip, generator)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and config.amp)
 
+    def log() -> None:
+        nonlocal since_log
+        mean_loss = (running / since_log).item()  # the one host sync, every log_every steps
+        if not math.isfinite(mean_loss):
+            raise FloatingPointError(
+                f"fit: the loss became {mean_loss} at step {step}; lower the learning rate (now {lr_at(step):g})."
+            )
+        history.step.append(step)
+        history.loss.append(mean_loss)
+        history.lr.append(lr_at(step - 1))
+        bar.set_postfix(loss=f"{mean_loss:.4f}")
+        bar.update(since_log)
+        running.zero_()
+        since_log = 0
+
     model.train()
     step = history.steps_done
     start = time.perf_counter()
@@ -181,18 +196,9 @@ def fit(
         since_log += 1
         history.images_seen += l.shape[0]
         if since_log == config.log_every or step == config.steps:
-            mean_loss = (running / since_log).item()  # the one host sync, every log_every steps
-            if not math.isfinite(mean_loss):
-                raise FloatingPointError(
-                    f"fit: the loss became {mean_loss} at step {step}; lower the learning rate (now {lr_at(step):g})."
-                )
-            history.step.append(step)
-            history.loss.append(mean_loss)
-            history.lr.append(lr_at(step - 1))
-            bar.set_postfix(loss=f"{mean_loss:.4f}")
-            bar.update(since_log)
-            running.zero_()
-            since_log = 0
+            log()
+    if since_log:  # stopped by the time budget between two logs
+        log()
     bar.close()
     history.seconds += time.perf_counter() - start
     model.eval()
