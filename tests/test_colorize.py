@@ -15,7 +15,7 @@ def photo(h=50, w=70, seed=0):
 
 
 def lightness(rgb_uint8):
-    return rgb_to_lab(torch.from_numpy(rgb_uint8).permute(2, 0, 1).double() / 255)[0]
+    return rgb_to_lab(torch.from_numpy(np.array(rgb_uint8)).permute(2, 0, 1).double() / 255)[0]
 
 
 @pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P", "CMYK"])
