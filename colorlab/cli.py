@@ -1,7 +1,9 @@
 """The ``colorlab`` command.
 
-``colorlab tour`` prints the device, loads the embedded photos and writes a figure
-of them in RGB, L, a and b. Run ``colorlab --help`` for the list of commands.
+``colorlab demo`` is the main job (train quick colorizers and compare them),
+``colorlab tour`` prints the device and draws the embedded photos in RGB, L, a and b,
+``colorlab train`` trains a model to a checkpoint and ``colorlab colorize`` applies it
+to photos. Run ``colorlab --help`` for the options.
 """
 
 from __future__ import annotations
@@ -62,6 +64,58 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_colorize(args: argparse.Namespace) -> int:
+    from PIL import Image
+    from tqdm.auto import tqdm
+
+    from .colorize import colorize
+    from .device import default_device
+    from .train import load_checkpoint
+
+    device = default_device(verbose=True)
+    model = load_checkpoint(args.checkpoint, device=device)["model"]
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for source in tqdm(args.inputs, desc="colorizing", unit="photo"):
+        path = Path(source)
+        try:
+            rgb = colorize(path, model, temperature=args.temperature, method=args.method, work_size=args.work_size)
+        except (ValueError, FileNotFoundError, OSError) as err:
+            # one bad file must not cost the others: report it and go on
+            failed.append((path, str(err)))
+            tqdm.write(f"skipped {path}: {err}")
+            continue
+        target = out_dir / f"{path.stem}_color.png"
+        tmp = target.with_name(f".{target.name}.tmp")
+        Image.fromarray(rgb).save(tmp, format="PNG")
+        os.replace(tmp, target)
+    done = len(args.inputs) - len(failed)
+    print(f"colorized {done} of {len(args.inputs)} photos into {out_dir}" + (f"; {len(failed)} skipped" if failed else ""))
+    return 0 if done else 1
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .data import LabPairs, load_images
+    from .device import default_device, seed_everything
+    from .models import build_model
+    from .train import TrainConfig, fit
+
+    device = default_device(verbose=True)
+    seed_everything(args.seed)
+    images = load_images(args.data, "train", size=args.size, count=args.count, seed=args.seed)
+    print(f"training {args.model} (width {args.width}) on {len(images)} images of {args.size} px from {args.data!r}")
+    data = LabPairs.from_rgb(images, device=device)
+    model = build_model({"name": args.model, "width": args.width})
+    config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
+                         rebalance=None if args.rebalance < 0 else args.rebalance, halve_every=args.halve_every,
+                         time_budget=args.seconds, seed=args.seed)
+    history = fit(model, data, config, checkpoint=args.out, resume=args.resume)
+    last = f", last loss {history.loss[-1]:.4f}" if history.loss else ""
+    print(f"{history.steps_done} steps, {history.images_seen} images in {history.seconds:.0f} s{last}; wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="colorlab", description="A course on automatic image colorization.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +127,34 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, default=None, help="training time per model (default: 90)")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=cmd_demo)
+
+    col = sub.add_parser("colorize", help="colorize photos with a trained checkpoint")
+    col.add_argument("inputs", nargs="+", metavar="IN", help="photos (any size and mode)")
+    col.add_argument("--checkpoint", required=True, help="a checkpoint written by `colorlab train`")
+    col.add_argument("--out", required=True, help="folder for the colorized photos (NAME_color.png)")
+    col.add_argument("--temperature", type=float, default=0.38, help="annealed-mean temperature (default 0.38)")
+    col.add_argument("--method", choices=["annealed", "mode", "mean"], default="annealed",
+                     help="decoding of a classification model (default: annealed)")
+    col.add_argument("--work-size", type=int, default=256, help="longer side the network sees (default 256)")
+    col.set_defaults(func=cmd_colorize)
+
+    tr = sub.add_parser("train", help="train a colorizer to a checkpoint")
+    tr.add_argument("--model", choices=["regression", "classification", "autoencoder"], default="classification")
+    tr.add_argument("--width", type=int, default=16, help="channel width (64 is the paper's network)")
+    tr.add_argument("--data", default="samples", help="'samples' (embedded photos), 'cifar10', or a folder of photos")
+    tr.add_argument("--size", type=int, default=64, help="image size in pixels (32 for cifar10)")
+    tr.add_argument("--count", type=int, default=None, help="number of training images (default: all / 1000 patches)")
+    tr.add_argument("--steps", type=int, default=1000)
+    tr.add_argument("--batch-size", type=int, default=32)
+    tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument("--loss", choices=["mse", "smooth_l1", "blur"], default="mse", help="regression loss")
+    tr.add_argument("--rebalance", type=float, default=0.5, help="classification: lambda (negative: no rebalancing)")
+    tr.add_argument("--halve-every", type=int, default=None, help="halve the learning rate every N steps (000)")
+    tr.add_argument("--seconds", type=float, default=None, help="stop after this many seconds of training")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--resume", action="store_true", help="continue from --out if it exists")
+    tr.add_argument("--out", required=True, help="the checkpoint to write (e.g. runs/cls.pt)")
+    tr.set_defaults(func=cmd_train)
     return parser
 
 

@@ -32,3 +32,28 @@ def test_cli_reports_bad_input_in_one_line(capsys, monkeypatch):
     monkeypatch.setenv("COLORLAB_DEVICE", "no-such-device")
     assert cli.main(["tour"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_train_then_colorize_many_photos_skipping_a_bad_one(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    checkpoint = tmp_path / "cls.pt"
+    assert cli.main(["train", "--model", "classification", "--width", "4", "--size", "32", "--count", "32",
+                     "--steps", "3", "--batch-size", "8", "--out", str(checkpoint)]) == 0
+    assert checkpoint.is_file()
+    good = tmp_path / "good.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(good)
+    gray = tmp_path / "gray.jpg"
+    Image.fromarray(np.full((30, 20), 128, dtype=np.uint8)).save(gray)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg at all")
+    out = tmp_path / "out"
+    code = cli.main(["colorize", str(good), str(broken), str(gray), "--checkpoint", str(checkpoint),
+                     "--out", str(out), "--temperature", "0.5"])
+    assert code == 0
+    assert Image.open(out / "good_color.png").size == (50, 40)
+    assert Image.open(out / "gray_color.png").size == (20, 30)
+    assert not (out / "broken_color.png").exists()
+    printed = capsys.readouterr()
+    assert "colorized 2 of 3 photos" in printed.out and "broken.jpg" in printed.out + printed.err
