@@ -1,0 +1,582 @@
+"""Tests of colorlab.train: the training loop, its history, and checkpoints.
+
+Tiny networks (width 4) on 16 synthetic 16x16 images whose colour is a smooth function of
+their lightness, so a few dozen CPU steps are enough to see the loss go down. Every check
+of time uses a fake clock, never the wall clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import colorlab
+import colorlab.train as train
+from colorlab.data import LabPairs
+from colorlab.models import Autoencoder, ClassificationCNN, RegressionCNN, build_model
+from colorlab.quantize import NUM_BINS
+from colorlab.train import (CHECKPOINT_FORMAT, History, TrainConfig, fit, load_checkpoint, read_checkpoint,
+                            save_checkpoint)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # Tiny networks gain nothing from threads, and on a busy 2-core machine two OpenMP threads
+    # can make each step ~50x slower.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def synthetic_pairs(n: int = 16, size: int = 16, seed: int = 0) -> LabPairs:
+    """Smooth random lightness fields coloured by a fixed map: red-yellow where bright, blue where dark."""
+    g = torch.Generator().manual_seed(seed)
+    v = F.interpolate(torch.rand(n, 1, 4, 4, generator=g), size=(size, size), mode="bilinear", align_corners=False)
+    lo, hi = v.amin(dim=(2, 3), keepdim=True), v.amax(dim=(2, 3), keepdim=True)
+    v = (v - lo) / (hi - lo)
+    rgb = torch.cat([v, 0.3 + 0.4 * v**2, 1 - v], dim=1).clamp(0, 1)
+    return LabPairs.from_rgb(rgb, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def pairs() -> LabPairs:
+    return synthetic_pairs()
+
+
+def small(cls=RegressionCNN, seed: int = 0, width: int = 4):
+    torch.manual_seed(seed)
+    return cls(width=width)
+
+
+def cfg(**kw) -> TrainConfig:
+    base = dict(steps=10, batch_size=8, lr=3e-3, log_every=5, seed=0)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def weights(model) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def assert_same_weights(a: dict, b: dict):
+    assert list(a) == list(b)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+class FakeClock:
+    """Stands in for the ``time`` module inside colorlab.train: each call advances one second."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        self.now += 1.0
+        return self.now
+
+
+# ---------------------------------------------------------------- training
+
+
+@pytest.mark.parametrize("cls,loss", [(RegressionCNN, "mse"), (Autoencoder, "mse"), (RegressionCNN, "blur"),
+                                      (RegressionCNN, "smooth_l1")])
+def test_fit_lowers_the_regression_loss(pairs, cls, loss):
+    model = small(cls)
+    history = fit(model, pairs, cfg(steps=40, batch_size=16, loss=loss), progress=False)
+    assert history.step == [5, 10, 15, 20, 25, 30, 35, 40]
+    assert all(torch.isfinite(torch.tensor(history.loss)))
+    assert history.loss[-1] < 0.9 * history.loss[0], history.loss
+    assert not model.training, "fit leaves the model in eval mode"
+
+
+def test_fit_lowers_the_classification_loss(pairs):
+    model = small(ClassificationCNN)
+    history = fit(model, pairs, cfg(steps=30, batch_size=16), progress=False)
+    assert history.step == [5, 10, 15, 20, 25, 30]
+    assert history.loss[-1] < 0.85 * history.loss[0], history.loss
+    # it starts near the loss of a uniform guess over the 313 bins, and beats it
+    assert history.loss[-1] < torch.log(torch.tensor(float(NUM_BINS))).item()
+
+
+def test_fit_trained_model_beats_the_gray_baseline(pairs):
+    model = small(RegressionCNN)
+    fit(model, pairs, cfg(steps=40, batch_size=16), progress=False)
+    with torch.no_grad():
+        trained = F.mse_loss(model(pairs.l), pairs.ab).item()
+    gray = pairs.ab.square().mean().item()
+    assert trained < gray
+
+
+@pytest.mark.parametrize("rebalance", [None, 0.5])
+def test_rebalance_none_and_half_both_run(pairs, monkeypatch, rebalance):
+    seen = []
+    real = train.soft_cross_entropy
+
+    def spy(logits, target, pixel_weights=None):
+        seen.append((tuple(logits.shape), tuple(target.shape), pixel_weights))
+        return real(logits, target, pixel_weights)
+
+    monkeypatch.setattr(train, "soft_cross_entropy", spy)
+    history = fit(small(ClassificationCNN), pairs, cfg(steps=2, log_every=1, rebalance=rebalance), progress=False)
+    assert history.step == [1, 2]
+    assert all(torch.isfinite(torch.tensor(history.loss)))
+    assert len(seen) == 2
+    for logits_shape, target_shape, pixel_weights in seen:
+        assert logits_shape == target_shape == (8, NUM_BINS, 4, 4)
+        if rebalance is None:
+            assert pixel_weights is None
+        else:
+            assert pixel_weights.shape == (8, 4, 4)
+            assert (pixel_weights > 0).all()
+            assert pixel_weights.std() > 0  # rare colours weigh more than common ones
+
+
+def test_rebalanced_weights_follow_the_data_prior(pairs):
+    from colorlab.quantize import rebalance_weights
+
+    w = rebalance_weights(train.prior_of(pairs), 0.5)
+    target, pixel_weights = train._classification_targets(pairs.ab[:2], 4, w)
+    assert target.shape == (2, NUM_BINS, 4, 4)
+    torch.testing.assert_close(target.sum(dim=1), torch.ones(2, 4, 4, dtype=target.dtype))
+    torch.testing.assert_close(pixel_weights, w[target.argmax(dim=1)])
+
+
+def test_classification_fit_on_sizes_not_divisible_by_4():
+    data = synthetic_pairs(n=4, size=18, seed=1)
+    history = fit(small(ClassificationCNN), data, cfg(steps=2, batch_size=4, log_every=1), progress=False)
+    assert history.step == [1, 2]
+
+
+def test_halve_every_halves_the_learning_rate(pairs, monkeypatch):
+    applied = []
+    real_step = torch.optim.Adam.step
+
+    def step(self, *args, **kwargs):
+        applied.append(self.param_groups[0]["lr"])
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", step)
+    history = fit(small(), pairs, cfg(steps=12, log_every=1, lr=1e-3, halve_every=4), progress=False)
+    expected = [1e-3 * 0.5 ** (i // 4) for i in range(12)]
+    assert applied == pytest.approx(expected)
+    assert history.step == list(range(1, 13))
+    # history.lr[i] is the rate of the last step of the i-th logging interval
+    assert history.lr == pytest.approx(expected)
+    assert history.lr[0] == pytest.approx(1e-3) and history.lr[-1] == pytest.approx(2.5e-4)
+
+
+def test_without_halve_every_the_learning_rate_is_constant(pairs):
+    history = fit(small(), pairs, cfg(steps=6, log_every=2, lr=2e-3), progress=False)
+    assert history.lr == pytest.approx([2e-3] * 3)
+
+
+def test_time_budget_zero_stops_before_any_step(pairs, tmp_path):
+    model = small()
+    before = weights(model)
+    history = fit(model, pairs, cfg(steps=10, time_budget=0), checkpoint=tmp_path / "c.pt", progress=False)
+    assert history.step == [] and history.loss == [] and history.lr == []
+    assert history.images_seen == 0 and history.steps_done == 0
+    assert_same_weights(weights(model), before)
+    state = load_checkpoint(tmp_path / "c.pt")
+    assert state["history"]["step"] == []
+
+
+def test_time_budget_stops_early(pairs, monkeypatch):
+    monkeypatch.setattr(train, "time", FakeClock())
+    history = fit(small(), pairs, cfg(steps=100, log_every=5, time_budget=10.5), progress=False)
+    assert 0 < history.images_seen < 100 * 8
+    assert history.steps_done < 100
+
+
+def test_time_budget_stop_keeps_the_history_consistent_and_resumable(pairs, monkeypatch, tmp_path):
+    # With the fake clock a budget of 12.5 s allows exactly 12 steps: logs at 5 and 10, then 2 more steps
+    # that the history must still record, or a resume would redo them.
+    monkeypatch.setattr(train, "time", FakeClock())
+    path = tmp_path / "c.pt"
+    history = fit(small(), pairs, cfg(steps=100, log_every=5, time_budget=12.5), checkpoint=path, progress=False)
+    optimizer_steps = {int(s["step"]) for s in load_checkpoint(path)["optimizer"]["state"].values()}
+    assert optimizer_steps == {12}
+    assert history.images_seen == 12 * 8
+    assert history.step == [5, 10, 12]
+    assert history.steps_done == 12
+    assert len(history.loss) == len(history.lr) == 3
+    # resuming continues from step 12 exactly
+    monkeypatch.undo()
+    resumed = fit(small(seed=1), pairs, cfg(steps=20, log_every=5), checkpoint=path, resume=True, progress=False)
+    assert resumed.step == [5, 10, 12, 17, 20]
+    assert resumed.images_seen == 20 * 8
+    assert {int(s["step"]) for s in load_checkpoint(path)["optimizer"]["state"].values()} == {20}
+
+
+@pytest.mark.parametrize("steps,log_every,expected", [(12, 5, [5, 10, 12]), (10, 5, [5, 10]), (3, 10, [3]),
+                                                      (4, 1, [1, 2, 3, 4])])
+def test_history_fields_are_consistent(pairs, steps, log_every, expected):
+    history = fit(small(), pairs, cfg(steps=steps, log_every=log_every, batch_size=8), progress=False)
+    assert history.step == expected
+    assert len(history.loss) == len(history.lr) == len(history.step)
+    assert history.steps_done == steps
+    assert history.images_seen == steps * 8
+    assert history.seconds > 0
+    assert all(isinstance(x, float) for x in history.loss)
+
+
+def test_batch_size_larger_than_the_data_uses_all_of_it():
+    data = synthetic_pairs(n=5, size=16, seed=2)
+    history = fit(small(), data, cfg(steps=3, batch_size=32, log_every=1), progress=False)
+    assert history.images_seen == 3 * 5
+
+
+def test_fit_is_deterministic_on_cpu(pairs):
+    a, b = small(seed=1), small(seed=1)
+    ha = fit(a, pairs, cfg(steps=10), progress=False)
+    hb = fit(b, pairs, cfg(steps=10), progress=False)
+    assert ha.loss == hb.loss
+    assert_same_weights(weights(a), weights(b))
+    # and the seed matters: another seed visits other batches
+    c = small(seed=1)
+    hc = fit(c, pairs, cfg(steps=10, seed=7), progress=False)
+    assert hc.loss != ha.loss
+
+
+def test_fit_rejects_bad_input(pairs):
+    with pytest.raises(ValueError, match="LabPairs"):
+        fit(small(), (pairs.l, pairs.ab), cfg(), progress=False)
+    empty = LabPairs(torch.zeros(0, 1, 16, 16), torch.zeros(0, 2, 16, 16))
+    with pytest.raises(ValueError, match="empty"):
+        fit(small(), empty, cfg(), progress=False)
+    with pytest.raises(ValueError, match="nope"):
+        fit(small(), pairs, cfg(loss="nope"), progress=False)
+
+
+def test_a_non_finite_loss_stops_training(pairs, monkeypatch):
+    monkeypatch.setattr(train, "regression_loss", lambda name: lambda pred, target: (pred - target).mean() * float("nan"))
+    with pytest.raises(FloatingPointError, match="step 2"):
+        fit(small(), pairs, cfg(steps=4, log_every=2), progress=False)
+
+
+def test_train_config_from_dict():
+    config = TrainConfig.from_dict({"steps": 7, "loss": "blur"})
+    assert config.steps == 7 and config.loss == "blur" and config.batch_size == TrainConfig().batch_size
+    with pytest.raises(ValueError, match="stepz"):
+        TrainConfig.from_dict({"stepz": 7})
+
+
+# ------------------------------------------------------------- checkpoints
+
+
+@pytest.fixture(scope="module")
+def trained(pairs, tmp_path_factory):
+    """A regression model trained 10 steps with a checkpoint."""
+    path = tmp_path_factory.mktemp("ckpt") / "model.pt"
+    model = small(seed=3)
+    config = cfg(steps=10)
+    history = fit(model, pairs, config, checkpoint=path, progress=False)
+    return model, path, history, config
+
+
+def test_checkpoint_rebuilds_the_model_with_identical_weights_and_outputs(trained, pairs):
+    model, path, history, config = trained
+    state = load_checkpoint(path)
+    rebuilt = state["model"]
+    assert type(rebuilt) is RegressionCNN and rebuilt.config == model.config
+    assert not rebuilt.training
+    assert_same_weights(weights(rebuilt), weights(model))
+    with torch.no_grad():
+        assert torch.equal(rebuilt(pairs.l[:4]), model.eval()(pairs.l[:4]))
+    assert state["format"] == CHECKPOINT_FORMAT
+    assert state["colorlab_version"] == colorlab.__version__
+    assert state["model_config"] == {"name": "regression", "width": 4}
+    assert state["history"] == dataclasses.asdict(history)
+    assert TrainConfig.from_dict(state["train_config"]) == config
+    assert state["optimizer"]["state"], "the optimiser's moments are saved for resuming"
+
+
+def test_checkpoint_loads_into_a_given_model(trained):
+    model, path, _, _ = trained
+    target = small(seed=99)
+    state = load_checkpoint(path, model=target)
+    assert state["model"] is target
+    assert_same_weights(weights(target), weights(model))
+
+
+def test_save_checkpoint_without_training_state(tmp_path):
+    model = small(Autoencoder, seed=4)
+    path = save_checkpoint(tmp_path / "sub" / "ae.pt", model)
+    assert path == tmp_path / "sub" / "ae.pt"
+    state = load_checkpoint(path)
+    assert isinstance(state["model"], Autoencoder)
+    assert_same_weights(weights(state["model"]), weights(model))
+    assert state["history"] == dataclasses.asdict(History())
+    assert sorted(os.listdir(tmp_path / "sub")) == ["ae.pt"]
+
+
+def test_mean_color_checkpoint_keeps_its_colour(tmp_path):
+    model = build_model({"name": "mean_color"}).fit(torch.full((2, 2, 3, 3), -0.3))
+    save_checkpoint(tmp_path / "m.pt", model)
+    rebuilt = load_checkpoint(tmp_path / "m.pt")["model"]
+    torch.testing.assert_close(rebuilt.mean_ab, torch.tensor([-0.3, -0.3]))
+
+
+def test_checkpoints_are_read_with_weights_only(trained, monkeypatch):
+    _, path, _, _ = trained
+    calls = []
+    real_load = torch.load
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("weights_only"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", spy)
+    load_checkpoint(path)
+    assert calls == [True]
+
+
+class Payload:
+    """Runs code when unpickled: what a malicious checkpoint would carry."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (exec, (f"open({str(self.marker)!r}, 'w').write('ran')",))
+
+
+def test_a_checkpoint_with_code_in_it_is_refused_and_the_code_does_not_run(tmp_path):
+    marker = tmp_path / "payload-ran"
+    model = small()
+    evil = {
+        "format": CHECKPOINT_FORMAT, "colorlab_version": colorlab.__version__, "model_config": dict(model.config),
+        "state_dict": model.state_dict(), "history": dataclasses.asdict(History()), "train_config": {},
+        "optimizer": {}, "extra": Payload(marker),
+    }
+    path = tmp_path / "evil.pt"
+    torch.save(evil, path)
+    before = weights(model)
+    with pytest.raises(ValueError, match="not a readable colorlab checkpoint"):
+        load_checkpoint(path, model=model)
+    assert not marker.exists()
+    assert_same_weights(weights(model), before)
+    # the payload is real: an unsafe load would have run it
+    torch.load(path, weights_only=False)
+    assert marker.read_text() == "ran"
+
+
+def test_a_failed_save_leaves_the_old_checkpoint_and_no_temporary_file(trained, tmp_path, monkeypatch):
+    model, path, _, _ = trained
+    target = tmp_path / "keep.pt"
+    target.write_bytes(path.read_bytes())
+    old = target.read_bytes()
+
+    def broken_save(obj, f, *args, **kwargs):
+        Path(f).write_bytes(b"PK\x03\x04 half a checkpoint")  # a partial write, then the disk fills up
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="No space"):
+        save_checkpoint(target, small(seed=5))
+    assert target.read_bytes() == old
+    assert sorted(os.listdir(tmp_path)) == ["keep.pt"]
+    monkeypatch.undo()
+    assert_same_weights(weights(load_checkpoint(target)["model"]), weights(model))
+
+
+def test_a_failed_rename_leaves_no_temporary_file(tmp_path, monkeypatch):
+    def broken_replace(src, dst):
+        raise PermissionError("read-only target")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(PermissionError):
+        save_checkpoint(tmp_path / "c.pt", small())
+    assert os.listdir(tmp_path) == []
+
+
+def test_fit_with_a_failing_save_raises_and_leaves_no_file(pairs, tmp_path, monkeypatch):
+    def broken_save(obj, f, *args, **kwargs):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk gone"):
+        fit(small(), pairs, cfg(steps=1, log_every=1), checkpoint=tmp_path / "c.pt", progress=False)
+    assert os.listdir(tmp_path) == []
+
+
+def _damaged_files(path: Path, folder: Path) -> dict[str, Path]:
+    data = path.read_bytes()
+    files = {}
+    files["truncated"] = folder / "truncated.pt"
+    files["truncated"].write_bytes(data[: len(data) // 2])
+    files["random"] = folder / "random.pt"
+    files["random"].write_bytes(bytes(torch.randint(0, 256, (4096,), generator=torch.Generator().manual_seed(0),
+                                                    dtype=torch.uint8).tolist()))
+    files["empty"] = folder / "empty.pt"
+    files["empty"].write_bytes(b"")
+    files["plain_dict"] = folder / "plain.pt"
+    torch.save({"state_dict": RegressionCNN(4).state_dict()}, files["plain_dict"])
+    files["plain_tensor"] = folder / "tensor.pt"
+    torch.save(torch.zeros(3), files["plain_tensor"])
+    files["other_format"] = folder / "other.pt"
+    torch.save({"format": "someone-elses-1"}, files["other_format"])
+    state = torch.load(path, weights_only=True)
+    del state["state_dict"]
+    files["no_state_dict"] = folder / "incomplete.pt"
+    torch.save(state, files["no_state_dict"])
+    return files
+
+
+DAMAGE_MESSAGES = {
+    "truncated": "not a readable colorlab checkpoint",
+    "random": "not a readable colorlab checkpoint",
+    "empty": "not a readable colorlab checkpoint",
+    "plain_dict": "format None",
+    "plain_tensor": "not a colorlab checkpoint",
+    "other_format": "someone-elses-1",
+    "no_state_dict": "state_dict",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DAMAGE_MESSAGES))
+def test_damaged_or_foreign_files_are_value_errors_and_leave_the_model_alone(trained, tmp_path, kind):
+    _, path, _, _ = trained
+    bad = _damaged_files(path, tmp_path)[kind]
+    model = small(seed=6)
+    before = weights(model)
+    with pytest.raises(ValueError, match=DAMAGE_MESSAGES[kind]) as info:
+        load_checkpoint(bad, model=model)
+    assert str(bad) in str(info.value)
+    assert_same_weights(weights(model), before)
+    with pytest.raises(ValueError):
+        load_checkpoint(bad)
+
+
+def test_a_checkpoint_of_another_width_is_refused_by_a_given_model(tmp_path):
+    path = save_checkpoint(tmp_path / "w8.pt", small(width=8))
+    model = small(width=4, seed=7)
+    before = weights(model)
+    with pytest.raises(ValueError, match="'width': 8.*'width': 4"):
+        load_checkpoint(path, model=model)
+    assert_same_weights(weights(model), before)
+    # without a given model it rebuilds the width 8 network
+    assert load_checkpoint(path)["model"].config == {"name": "regression", "width": 8}
+
+
+def test_weights_that_do_not_fit_the_configuration_load_nothing(tmp_path):
+    # a file whose configuration says width 4 but whose weights are width 8
+    liar = small(width=8)
+    liar.config = {"name": "regression", "width": 4}
+    path = save_checkpoint(tmp_path / "liar.pt", liar)
+    model = small(width=4, seed=8)
+    before = weights(model)
+    with pytest.raises(ValueError, match="wrong shape"):
+        load_checkpoint(path, model=model)
+    assert_same_weights(weights(model), before)
+    with pytest.raises(ValueError, match="wrong shape"):
+        load_checkpoint(path)
+
+
+def test_a_checkpoint_of_another_architecture_is_refused(tmp_path):
+    path = save_checkpoint(tmp_path / "ae.pt", small(Autoencoder))
+    model = small(RegressionCNN)
+    before = weights(model)
+    with pytest.raises(ValueError, match="autoencoder"):
+        load_checkpoint(path, model=model)
+    assert_same_weights(weights(model), before)
+
+
+def test_a_missing_checkpoint_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing-here.pt"):
+        load_checkpoint(tmp_path / "nothing-here.pt")
+    with pytest.raises(FileNotFoundError):
+        read_checkpoint(tmp_path)  # a folder is not a checkpoint file
+
+
+def test_read_checkpoint_maps_to_the_device(trained):
+    _, path, _, _ = trained
+    state = read_checkpoint(path, device="cpu")
+    assert all(v.device.type == "cpu" for v in state["state_dict"].values())
+
+
+# ----------------------------------------------------------------- resume
+
+
+@pytest.fixture(scope="module")
+def resumed(pairs, tmp_path_factory):
+    """20 steps with a checkpoint, then resumed to 40; and an uninterrupted 40-step run."""
+    folder = tmp_path_factory.mktemp("resume")
+    path = folder / "run.pt"
+    config20, config40 = cfg(steps=20, log_every=5), cfg(steps=40, log_every=5)
+    model = small(seed=11)
+    first = fit(model, pairs, config20, checkpoint=path, progress=False)
+    at_20 = weights(model)
+    (folder / "at20.pt").write_bytes(path.read_bytes())
+    second = fit(model, pairs, config40, checkpoint=path, resume=True, progress=False)
+    straight_model = small(seed=11)
+    straight = fit(straight_model, pairs, config40, progress=False)
+    return dict(path=path, at20_path=folder / "at20.pt", first=first, second=second, model=model, at_20=at_20,
+                straight=straight, straight_model=straight_model, config40=config40)
+
+
+def test_resume_continues_the_history_from_step_20(resumed):
+    first, second = resumed["first"], resumed["second"]
+    assert first.step == [5, 10, 15, 20]
+    assert second.step == [5, 10, 15, 20, 25, 30, 35, 40]
+    assert second.steps_done == 40
+    assert second.loss[:4] == first.loss
+    assert second.images_seen == 40 * 8
+    assert second.seconds >= first.seconds
+    # and the saved history says so too
+    assert load_checkpoint(resumed["path"])["history"]["step"][-1] == 40
+
+
+def test_resume_restores_the_optimizer_state(resumed):
+    state = load_checkpoint(resumed["path"])
+    steps = {int(s["step"]) for s in state["optimizer"]["state"].values()}
+    assert steps == {40}  # 20 restored + 20 new; a fresh Adam would say 20
+
+
+def test_resume_trains_on_from_the_checkpoint_weights(resumed, pairs, tmp_path):
+    # Whatever weights the given model holds, a resume starts from the file's.
+    copy = tmp_path / "run.pt"
+    copy.write_bytes(resumed["at20_path"].read_bytes())
+    fresh = small(seed=12)
+    fit(fresh, pairs, resumed["config40"], checkpoint=copy, resume=True, progress=False)
+    assert_same_weights(weights(fresh), weights(resumed["model"]))
+
+
+def test_the_first_20_steps_match_an_uninterrupted_run(resumed):
+    assert resumed["straight"].loss[:4] == resumed["first"].loss
+    assert resumed["straight"].step == resumed["second"].step
+    assert resumed["straight"].images_seen == resumed["second"].images_seen
+
+
+def test_resume_when_the_steps_are_already_done_changes_nothing(resumed, pairs, tmp_path):
+    copy = tmp_path / "run.pt"
+    copy.write_bytes(resumed["at20_path"].read_bytes())
+    model = small(seed=13)
+    history = fit(model, pairs, cfg(steps=20), checkpoint=copy, resume=True, progress=False)
+    assert history.step == [5, 10, 15, 20]
+    assert_same_weights(weights(model), resumed["at_20"])
+
+
+def test_resume_without_a_checkpoint_file_starts_from_scratch(pairs, tmp_path):
+    a = small(seed=14)
+    ha = fit(a, pairs, cfg(steps=5), checkpoint=tmp_path / "new.pt", resume=True, progress=False)
+    b = small(seed=14)
+    hb = fit(b, pairs, cfg(steps=5), progress=False)
+    assert ha.loss == hb.loss
+    assert_same_weights(weights(a), weights(b))
+    assert (tmp_path / "new.pt").is_file()
+
+
+def test_resume_refuses_a_checkpoint_of_another_model(resumed, pairs, tmp_path):
+    copy = tmp_path / "run.pt"
+    copy.write_bytes(resumed["at20_path"].read_bytes())
+    with pytest.raises(ValueError, match="width"):
+        fit(small(width=8), pairs, cfg(steps=30), checkpoint=copy, resume=True, progress=False)
