@@ -8,9 +8,7 @@ of time uses a fake clock, never the wall clock.
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
-import pickle
 from pathlib import Path
 
 import pytest

@@ -13,8 +13,8 @@ block ends with batch norm. No pooling.
   1/8 to 1/4 and a 1x1 convolution predicts 313 logits per pixel at 1/4 of the
   input resolution, as Zhang et al. do. Upsample the decoded ab to full size.
 
-``width`` scales every channel count: 64 is the paper's network (about 25 M
-parameters), 8 or 16 train in minutes on a laptop CPU.
+``width`` scales every channel count: 64 is the paper's network (about 33 M
+parameters for regression), 8 or 16 train in minutes on a laptop CPU.
 """
 
 from __future__ import annotations
