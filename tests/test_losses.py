@@ -21,12 +21,7 @@ from colorlab.losses import (LOSSES, blur_loss, gaussian_blur, gaussian_sigma, m
                              soft_cross_entropy, uv_loss)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def rand(shape, seed=0, scale=1.0, dtype=torch.float64):

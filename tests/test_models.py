@@ -17,14 +17,7 @@ from colorlab.models.padding import crop_to, pad_to_multiple
 from colorlab.quantize import NUM_BINS
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny networks gain nothing from threads, and on a busy 2-core machine two OpenMP threads
-    # can make each convolution ~50x slower (spin-waiting for the other core).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # Small but valid settings for every model in MODELS.

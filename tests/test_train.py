@@ -24,14 +24,7 @@ from colorlab.train import (CHECKPOINT_FORMAT, History, TrainConfig, fit, load_c
                             save_checkpoint)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny networks gain nothing from threads, and on a busy 2-core machine two OpenMP threads
-    # can make each step ~50x slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def synthetic_pairs(n: int = 16, size: int = 16, seed: int = 0) -> LabPairs:
