@@ -37,6 +37,9 @@ fi
 
 case "${1:-}" in
   demo) shift; colorlab demo "$@" ;;
-  test) shift; python -m pytest "$@" ;;
+  test) shift
+    # Trained notebook models are cached here, inside the checkout, so a run never reuses stale files from elsewhere.
+    export COLORLAB_CACHE=${COLORLAB_CACHE:-$PWD/.cache/colorlab}
+    python -m pytest "$@" ;;
   *) echo "usage: bash run.sh demo|test [options]" >&2; exit 2 ;;
 esac

@@ -116,6 +116,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    from .course import build_notebooks
+
+    report = build_notebooks(args.solutions, args.notebooks, check=args.check)
+    total = sum(report.exercises.values())
+    if args.check:
+        if report.up_to_date:
+            print(f"{args.notebooks}/ is up to date with {args.solutions}/ ({len(report.exercises)} notebooks, "
+                  f"{total} exercises).")
+            return 0
+        for path in report.stripped:
+            print(f"  {path}: holds outputs (solutions are committed without them)")
+        for path in report.written:
+            print(f"  {path}: out of date")
+        for path in report.removed:
+            print(f"  {path}: has no solution notebook")
+        print("run `colorlab notebooks` to regenerate the student notebooks.")
+        return 1
+    for path in report.stripped:
+        print(f"cleared the outputs of {path}")
+    for path in report.written:
+        print(f"wrote {path}")
+    for path in report.removed:
+        print(f"removed {path} (its solution notebook is gone)")
+    print(f"{len(report.exercises)} notebooks, {total} exercises; "
+          f"{'nothing to do' if report.up_to_date else 'done'}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="colorlab", description="A course on automatic image colorization.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--resume", action="store_true", help="continue from --out if it exists")
     tr.add_argument("--out", required=True, help="the checkpoint to write (e.g. runs/cls.pt)")
     tr.set_defaults(func=cmd_train)
+
+    nbs = sub.add_parser("notebooks", help="make the student notebooks (notebooks/) from the solutions (solutions/)",
+                         description="Every '### BEGIN SOLUTION' .. '### END SOLUTION' block becomes '# YOUR CODE "
+                                     "HERE' + 'raise NotImplementedError'; outputs are cleared, also in solutions/.")
+    nbs.add_argument("--solutions", default="solutions", help="the solution notebooks (default: solutions/)")
+    nbs.add_argument("--notebooks", default="notebooks", help="where the student notebooks go (default: notebooks/)")
+    nbs.add_argument("--check", action="store_true", help="change nothing; exit 1 if notebooks/ is out of date")
+    nbs.set_defaults(func=cmd_notebooks)
     return parser
 
 

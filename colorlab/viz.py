@@ -18,9 +18,10 @@ _CHANNEL_L = 70.0
 
 
 def to_numpy_image(image) -> np.ndarray:
-    """(3,H,W) float tensor in [0, 1] or (H,W,3) uint8 array -> (H,W,3) float array for ``imshow``."""
+    """(3,H,W) tensor (float in [0, 1] or uint8) or (H,W,3) array -> (H,W,3) float array for ``imshow``."""
     if isinstance(image, torch.Tensor):
-        image = image.detach().float().cpu()
+        image = image.detach().cpu()
+        image = image.float() / 255.0 if image.dtype == torch.uint8 else image.float()
         if image.ndim == 3 and image.shape[0] in (1, 3):
             image = image.permute(1, 2, 0)
         image = image.numpy()

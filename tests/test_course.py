@@ -1,0 +1,250 @@
+"""The course machinery: student notebooks from solutions, the set-up cell, cached training."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from colorlab.cli import main
+from colorlab.course import (
+    RAISES,
+    SIZES,
+    Course,
+    NotebookSourceError,
+    build_notebooks,
+    setup,
+    strip_solutions,
+    student_notebook,
+)
+from colorlab.models import build_model
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SOLVED = '''def f(x):
+    """Twice x."""
+    ### BEGIN SOLUTION
+    y = 2 * x
+    return y
+    ### END SOLUTION
+'''
+
+
+# ------------------------------------------------------------------ stripping solutions
+
+def test_strip_solutions_keeps_the_indentation_of_the_block():
+    text, blocks = strip_solutions(SOLVED)
+    assert blocks == 1
+    assert text == 'def f(x):\n    """Twice x."""\n    # YOUR CODE HERE\n    raise NotImplementedError\n'
+    namespace = {}
+    exec(text, namespace)  # the stub still defines the function ...
+    with pytest.raises(NotImplementedError):  # ... which raises until written
+        namespace["f"](1)
+
+
+def test_strip_solutions_handles_several_blocks_and_top_level_code():
+    source = "a = 1\n### BEGIN SOLUTION\nb = 2\n### END SOLUTION\nc = 3\n### BEGIN SOLUTION\nd = 4\n### END SOLUTION"
+    text, blocks = strip_solutions(source)
+    assert blocks == 2
+    assert text.split("\n") == ["a = 1", "# YOUR CODE HERE", "raise NotImplementedError", "c = 3",
+                                "# YOUR CODE HERE", "raise NotImplementedError"]
+
+
+def test_strip_solutions_in_markdown_leaves_an_answer_placeholder():
+    text, blocks = strip_solutions("Why?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION", "markdown")
+    assert (text, blocks) == ("Why?\nYOUR ANSWER HERE", 1)
+
+
+@pytest.mark.parametrize("source, message", [
+    ("### BEGIN SOLUTION\nx = 1", "never closed"),
+    ("x = 1\n### END SOLUTION", "without a ### BEGIN SOLUTION"),
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "inside the block opened on line 1"),
+])
+def test_unpaired_markers_are_an_error_naming_the_line(source, message):
+    with pytest.raises(NotebookSourceError, match=re.escape(message)):
+        strip_solutions(source, where="nb.ipynb, cell 3")
+
+
+def _solution_notebook():
+    nb = new_notebook(cells=[
+        new_markdown_cell("# Title"),
+        new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        new_code_cell(SOLVED),
+        new_code_cell("from colorlab.checks import check_f\n\ncheck_f(f)"),
+        new_code_cell("print(f(2))"),
+        new_code_cell("### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION"),
+        new_code_cell("print('no check here')"),
+    ])
+    nb.cells[4].outputs = [nbformat.v4.new_output("stream", text="4\n")]
+    nb.cells[4].execution_count = 7
+    return nb
+
+
+def test_student_notebook_tags_the_exercise_and_its_check_and_clears_outputs():
+    solution = _solution_notebook()
+    before = nbformat.writes(solution)
+    student, exercises = student_notebook(solution)
+    assert nbformat.writes(solution) == before  # the solution is untouched
+    assert exercises == 2
+    tags = [c.metadata.get("tags", []) for c in student.cells]
+    assert tags[1] == ["parameters"]
+    assert RAISES in tags[2] and RAISES in tags[3]  # the exercise and its check
+    assert RAISES not in tags[4]  # the cells after go on with colorlab's reference
+    assert RAISES in tags[5]  # a top-level stub raises
+    assert RAISES not in tags[6]  # a cell after an exercise that checks nothing
+    assert "raise NotImplementedError" in student.cells[2].source and "2 * x" not in student.cells[2].source
+    assert all(c.outputs == [] and c.execution_count is None for c in student.cells if c.cell_type == "code")
+    nbformat.validate(student)
+
+
+def test_build_notebooks_writes_checks_strips_and_removes(tmp_path, capsys):
+    solutions, notebooks = tmp_path / "solutions", tmp_path / "notebooks"
+    solutions.mkdir()
+    nbformat.write(_solution_notebook(), solutions / "01_x.ipynb")
+    notebooks.mkdir()
+    (notebooks / "99_orphan.ipynb").write_text(nbformat.writes(new_notebook()))
+
+    report = build_notebooks(solutions, notebooks, check=True)
+    assert not report.up_to_date
+    assert report.written == [notebooks / "01_x.ipynb"]
+    assert report.stripped == [solutions / "01_x.ipynb"]  # it holds an output
+    assert report.removed == [notebooks / "99_orphan.ipynb"]
+    assert not (notebooks / "01_x.ipynb").exists()  # check changes nothing
+
+    report = build_notebooks(solutions, notebooks)
+    assert report.exercises == {"01_x.ipynb": 2}
+    assert (notebooks / "01_x.ipynb").exists() and not (notebooks / "99_orphan.ipynb").exists()
+    assert all(c.get("outputs", []) == [] for c in nbformat.read(solutions / "01_x.ipynb", 4).cells)
+    assert build_notebooks(solutions, notebooks, check=True).up_to_date
+
+    # An edited solution makes the student notebook stale, and the command says so.
+    nb = nbformat.read(solutions / "01_x.ipynb", 4)
+    nb.cells[0].source = "# A new title"
+    nbformat.write(nb, solutions / "01_x.ipynb")
+    assert main(["notebooks", "--solutions", str(solutions), "--notebooks", str(notebooks), "--check"]) == 1
+    assert "out of date" in capsys.readouterr().out
+    assert main(["notebooks", "--solutions", str(solutions), "--notebooks", str(notebooks)]) == 0
+    assert main(["notebooks", "--solutions", str(solutions), "--notebooks", str(notebooks), "--check"]) == 0
+
+
+def test_build_notebooks_without_a_solutions_folder_says_where_it_looked(tmp_path, capsys):
+    assert main(["notebooks", "--solutions", str(tmp_path / "nope"), "--notebooks", str(tmp_path / "nb")]) == 2
+    assert "no solutions folder" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the course's own notebooks
+
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+
+
+def test_the_student_notebooks_are_up_to_date_with_the_solutions():
+    report = build_notebooks(ROOT / "solutions", ROOT / "notebooks", check=True)
+    stale = [str(p.relative_to(ROOT)) for p in report.written + report.stripped + report.removed]
+    assert not stale, f"run `colorlab notebooks` and commit: {stale}"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_each_solution_notebook_follows_the_course_layout(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    # a parameters cell first, with the three parameters, then setup() with them
+    assert "parameters" in code[0].metadata.get("tags", []), "the first code cell must be tagged 'parameters'"
+    for name in ("device", "dataset", "size"):
+        assert re.search(rf"^{name} = ", code[0].source, re.M), f"the parameters cell must set {name}"
+    assert "setup(device, dataset, size)" in code[1].source
+    # every exercise is followed by a check cell that calls a checker of colorlab.checks
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and "### BEGIN SOLUTION" in cell.source:
+            following = next(c for c in nb.cells[i + 1:] if c.cell_type == "code")
+            match = re.search(r"\b(check_\w+)\s*\(", following.source)
+            assert match, f"cell {i}: an exercise must be followed by a check cell"
+            import colorlab.checks
+
+            assert hasattr(colorlab.checks, match.group(1)), f"colorlab.checks has no {match.group(1)}"
+    # the notebook tells its story and asserts its results
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    assert any("assert " in c.source for c in code), "key results must be checked inside the notebook"
+
+
+# ------------------------------------------------------------------ set-up and cached training
+
+def test_setup_on_a_cpu_picks_the_quick_size_and_says_so(capsys):
+    course = setup(device="cpu")
+    assert course.size == SIZES["quick"] and course.device == torch.device("cpu")
+    out = capsys.readouterr().out
+    assert "cpu" in out and "'quick'" in out and "no GPU" in out
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"size": "huge"}, "size must be None, 'quick' or 'full'"),
+    ({"device": "tpu"}, "device must be"),
+    ({"dataset": 3}, "dataset must be"),
+])
+def test_setup_rejects_bad_parameters_clearly(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        setup(**{"device": "cpu", **kwargs}, verbose=False)
+
+
+def test_cifar10_is_always_32_pixels():
+    assert setup(device="cpu", dataset="cifar10", size="full", verbose=False).size.patch == 32
+
+
+def _tiny_course(tmp_path, monkeypatch) -> Course:
+    monkeypatch.setenv("COLORLAB_CACHE", str(tmp_path / "cache"))
+    course = setup(device="cpu", verbose=False)
+    generator = torch.Generator().manual_seed(0)
+    course._images["train"] = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8, generator=generator)
+    return course
+
+
+def test_train_caches_by_configuration_and_reloads_the_same_weights(tmp_path, monkeypatch, capsys):
+    course = _tiny_course(tmp_path, monkeypatch)
+    config = course.config(steps=3, batch_size=4, log_every=1, time_budget=None)
+    first = build_model({"name": "regression", "width": 4})
+    history = course.train(first, config, progress=False)
+    assert history.steps_done == 3
+    assert "trained 3 steps" in capsys.readouterr().out
+    files = list((tmp_path / "cache" / "checkpoints").glob("regression-*.pt"))
+    assert len(files) == 1
+
+    second = build_model({"name": "regression", "width": 4})
+    again = course.train(second, config, progress=False)
+    assert "loaded the run trained earlier" in capsys.readouterr().out
+    assert again.loss == history.loss
+    for a, b in zip(first.state_dict().values(), second.state_dict().values()):
+        assert torch.equal(a, b)
+
+    # Anything that changes the result changes the key: the settings, the images, the model.
+    other = course.checkpoint_path(second, course.config(steps=4, batch_size=4, log_every=1, time_budget=None))
+    assert other != files[0]
+    flipped = course.images("train").flip(-1).contiguous()
+    assert course.checkpoint_path(second, config, images=flipped) != files[0]
+    assert course.checkpoint_path(build_model({"name": "regression", "width": 8}), config) != files[0]
+    assert course.checkpoint_path(second, config) == files[0]
+
+
+def test_a_corrupt_cache_entry_is_retrained_not_fatal(tmp_path, monkeypatch, capsys):
+    course = _tiny_course(tmp_path, monkeypatch)
+    config = course.config(steps=2, batch_size=4, log_every=1, time_budget=None)
+    model = build_model({"name": "regression", "width": 4})
+    path = course.checkpoint_path(model, config)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a checkpoint")
+    history = course.train(model, config, progress=False)
+    assert history.steps_done == 2
+    assert "unreadable" in capsys.readouterr().out
+    assert course.train(build_model({"name": "regression", "width": 4}), config, progress=False).steps_done == 2
+    assert "loaded" in capsys.readouterr().out
+
+
+def test_checkpoint_names_must_be_file_name_safe(tmp_path, monkeypatch):
+    course = _tiny_course(tmp_path, monkeypatch)
+    with pytest.raises(ValueError, match="file name"):
+        course.checkpoint_path(build_model({"name": "regression", "width": 4}), course.config(), name="../x")
