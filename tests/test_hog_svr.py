@@ -258,3 +258,22 @@ def test_colorizer_errors(fitted, split):
         fitted.predict_uv(torch.full((1, 1, 16, 16), 200.0))
     with pytest.raises(ValueError, match="C must be positive"):
         HogSvrColorizer(C=0)
+
+
+def test_window_feature_is_y_and_skimage_hog_of_the_window():
+    from skimage.feature import hog
+
+    from colorlab.models.hog_svr import window_feature
+
+    rng = np.random.default_rng(3)
+    y = rng.random((24, 30))
+    feature = window_feature(y, 10, 12)
+    expected = hog(y[2:18, 4:20], orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2),
+                   block_norm="L2-Hys")
+    assert feature.shape == (37,) and feature[0] == y[10, 12]
+    np.testing.assert_allclose(feature[1:], expected)
+    # the dense version agrees exactly where the window is the whole image
+    square = rng.random((16, 16))
+    np.testing.assert_allclose(window_feature(square, 8, 8), pixel_features(square)[:, 8, 8], atol=1e-6)
+    with pytest.raises(ValueError, match=r"no full 16x16 window .* 8 <= row <= 16"):
+        window_feature(y, 3, 12)

@@ -24,7 +24,7 @@ from sklearn.svm import LinearSVR
 from .._validate import as_tensor, channels_image, check_finite, check_range, describe, rgb_image
 from ..color import rgb_to_yuv, yuv_to_rgb
 
-__all__ = ["dense_hog", "pixel_features", "HogSvrColorizer", "N_FEATURES"]
+__all__ = ["dense_hog", "pixel_features", "window_feature", "HogSvrColorizer", "N_FEATURES"]
 
 N_FEATURES = 37  # Y + 2x2 cells x 9 orientations
 
@@ -159,6 +159,39 @@ def pixel_features(y) -> np.ndarray:
     y_np = _gray_2d(y, "pixel_features input")
     check_range(torch.from_numpy(y_np), 0.0, 1.0, "pixel_features input")
     return np.concatenate([y_np[None].astype(np.float32), dense_hog(y_np)])
+
+
+def window_feature(y, row: int, col: int) -> np.ndarray:
+    """The 37 features of one pixel as the paper states them: Y, then skimage's HOG of its window.
+
+    Parameters
+    ----------
+    y : float array, shape (H,W), luma in [0, 1]
+    row, col : int
+        The pixel; its window is rows ``row - 8 .. row + 7`` and columns ``col - 8 .. col + 7``,
+        so ``8 <= row <= H - 8`` and ``8 <= col <= W - 8``.
+
+    Returns
+    -------
+    float64 ndarray, shape (37,): ``y[row, col]``, then
+    ``skimage.feature.hog(window, 9, (8, 8), (2, 2), "L2-Hys")``.
+
+    One call of ``hog`` per pixel: the definition, and slow. :func:`pixel_features`
+    computes all pixels at once; it differs from this only in the gradients on the
+    window's border, where ``hog`` (seeing the window alone) puts 0 and
+    :func:`dense_hog` uses the real neighbouring pixels.
+    """
+    from skimage.feature import hog
+
+    y = _gray_2d(y, "window_feature input")
+    h, w = y.shape
+    if not (8 <= row <= h - 8 and 8 <= col <= w - 8):
+        raise ValueError(f"window_feature: pixel ({row}, {col}) has no full 16x16 window in an image of shape "
+                         f"{(h, w)}; use 8 <= row <= {h - 8} and 8 <= col <= {w - 8}.")
+    window = y[row - 8 : row + 8, col - 8 : col + 8]
+    descriptor = hog(window, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2), block_norm="L2-Hys",
+                     feature_vector=True)
+    return np.concatenate([[float(y[row, col])], descriptor])
 
 
 def _luma_batch(y, name: str) -> torch.Tensor:
