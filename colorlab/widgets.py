@@ -18,7 +18,8 @@ every redraw decodes the cached logits again, so moving the slider is instant.
 In a notebook the last expression ``explorer`` (or ``display(explorer)``)
 shows it; ``explorer.widget`` is the ``ipywidgets.VBox`` to place in a larger layout.
 Every output is an ``ipywidgets.Image`` holding PNG bytes, so it renders in any
-front end and tests can compare the bytes.
+front end and tests can compare the bytes. The pixel is chosen with two sliders:
+a plain ``ipywidgets.Image`` reports no click positions.
 """
 
 from __future__ import annotations
@@ -142,7 +143,13 @@ class TemperatureExplorer:
     curve_image : ``Image`` (PNG), the image's colourfulness against T
     status : ``HTML`` line with T, the colourfulness and the chosen pixel's decoded (a, b)
 
-    Setting a control's ``value`` from code redraws exactly as dragging it does.
+    Methods
+    -------
+    set_temperature(T), select_image(i), select_pixel(row, col): move the controls from code
+    (setting a control's ``value`` directly redraws exactly as dragging it does).
+    current_ab() -> (2,H,W) decoded ab of the image shown at the current T.
+    distribution() -> (313,) sharpened distribution of the chosen pixel's cell.
+    curve -> (temperatures, colourfulness) NumPy arrays of the image shown, cached per image.
     """
 
     def __init__(self, logits, l, truth=None, names=None, temperature: float = ZHANG_TEMPERATURE):
@@ -405,7 +412,7 @@ class TemperatureExplorer:
         ax.set_xlabel("a (green - red)", fontsize=8)
         ax.set_ylabel("b (blue - yellow)", fontsize=8)
         ax.tick_params(labelsize=7)
-        self._plane = ax.imshow(np.ones((_GRID_SIZE, _GRID_SIZE, 3)), origin="lower", interpolation="nearest",
+        self._plane = ax.imshow(np.zeros((_GRID_SIZE, _GRID_SIZE, 4)), origin="lower", interpolation="nearest",
                                 extent=(*lim, *lim), zorder=1)
         (self._mode_marker,) = ax.plot([0], [0], "s", ms=9, mfc="none", mec="black", mew=1.2, zorder=3, label="mode")
         (self._mean_marker,) = ax.plot([0], [0], "o", ms=8, mfc="white", mec="black", mew=1.5, zorder=4,
@@ -416,7 +423,7 @@ class TemperatureExplorer:
         self._distribution_panel = _Panel(fig, [self._plane, self._mode_marker, self._mean_marker])
 
         fig = Figure(figsize=(4.2, 3.4), dpi=80)
-        ax = fig.add_axes((0.14, 0.13, 0.82, 0.73))
+        ax = fig.add_axes((0.14, 0.13, 0.82, 0.68))
         ax.set_xscale("log")
         ax.set_xlim(T_MIN, T_MAX)
         ticks = [0.01, 0.03, 0.1, ZHANG_TEMPERATURE, 1.0]  # fixed ticks: a log axis's own locator is slow to draw
@@ -425,25 +432,30 @@ class TemperatureExplorer:
         ax.set_xlabel("temperature T (log scale)", fontsize=8)
         ax.set_ylabel("colourfulness", fontsize=8)
         ax.tick_params(labelsize=7)
-        (self._curve_line,) = ax.plot([], [], "-", color="0.3", lw=1.5, label="this image")
+        # Everything that depends on the image is drawn on top of a background drawn once, so
+        # switching images redraws no text; the y axis grows to fit the images seen, never shrinks.
+        (self._curve_line,) = ax.plot([], [], "-", color="0.3", lw=1.5, label="colourfulness at T")
         (self._zhang_mark,) = ax.plot([], [], "o", color="tab:blue", ms=6, label=f"Zhang T={ZHANG_TEMPERATURE}")
         (self._li_wang_mark,) = ax.plot([], [], "s", color="tab:orange", ms=6,
                                         label=f"Li & Wang T={LI_WANG_TEMPERATURE}")
-        self._truth_line = ax.axhline(0, color="tab:green", ls="--", lw=1, label="truth",
+        self._truth_line = ax.axhline(0, color="tab:green", ls="--", lw=1,
+                                      label="truth" if self.truth is not None else None,
                                       visible=self.truth is not None)
-        self._t_line = ax.axvline(ZHANG_TEMPERATURE, color="tab:red", lw=1.2)
+        self._t_line = ax.axvline(ZHANG_TEMPERATURE, color="tab:red", lw=1.2, label="current T")
         (self._t_mark,) = ax.plot([0], [0], "o", color="tab:red", ms=5)
-        ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
+        ax.set_ylim(0, 1)
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=7, frameon=False,
+                  handlelength=1.5, columnspacing=1.0)  # above the axes: no line crosses it
         self._curve_axes = ax
-        self._curve_panel = _Panel(fig, [self._t_line, self._t_mark])
-        self._curve_shows = None  # the image whose curve the static part shows
+        self._curve_panel = _Panel(fig, [self._curve_line, self._zhang_mark, self._li_wang_mark, self._truth_line,
+                                         self._t_line, self._t_mark])
 
     def _draw_distribution(self, probs: torch.Tensor) -> bytes:
         """The 313 bins on the ab plane, each in its colour, opaque in proportion to its probability."""
         p = probs.numpy()
         alpha = (0.1 + 0.9 * (p / p.max()))[:, None]  # a faint floor keeps the gamut's shape visible
-        plane = np.ones((_GRID_SIZE, _GRID_SIZE, 3))  # rows: b, columns: a
-        plane[_BIN_CELL[:, 1], _BIN_CELL[:, 0]] = alpha * _BIN_RGB + (1 - alpha)
+        plane = np.zeros((_GRID_SIZE, _GRID_SIZE, 4))  # rows: b, columns: a; transparent off the gamut
+        plane[_BIN_CELL[:, 1], _BIN_CELL[:, 0]] = np.concatenate([alpha * _BIN_RGB + (1 - alpha), np.ones_like(alpha)], 1)
         self._plane.set_data(plane)
         q = int(p.argmax())
         a, b = (probs @ _CENTERS).tolist()
@@ -454,20 +466,18 @@ class TemperatureExplorer:
     def _draw_curve(self, t: float, current: float) -> bytes:
         """Colourfulness against T (log axis), the current T and the two papers' temperatures marked."""
         temps, values = self.curve
-        i = self.index
-        if self._curve_shows != i:  # a new image: redraw the static part once
-            self._curve_line.set_data(temps, values)
-            for mark, preset in ((self._zhang_mark, ZHANG_TEMPERATURE), (self._li_wang_mark, LI_WANG_TEMPERATURE)):
-                k = int(np.argmin(np.abs(temps - preset)))
-                mark.set_data([temps[k]], [values[k]])
-            top = float(values.max())
-            if i in self._truth_colorfulness:
-                self._truth_line.set_ydata([self._truth_colorfulness[i]] * 2)
-                top = max(top, self._truth_colorfulness[i])
+        self._curve_line.set_data(temps, values)
+        for mark, preset in ((self._zhang_mark, ZHANG_TEMPERATURE), (self._li_wang_mark, LI_WANG_TEMPERATURE)):
+            k = int(np.argmin(np.abs(temps - preset)))
+            mark.set_data([temps[k]], [values[k]])
+        top = max(float(values.max()), current)
+        if self.index in self._truth_colorfulness:
+            truth = self._truth_colorfulness[self.index]
+            self._truth_line.set_ydata([truth, truth])
+            top = max(top, truth)
+        if top > self._curve_axes.get_ylim()[1]:  # the y axis only grows: one scale for the images seen
             self._curve_axes.set_ylim(0, 1.15 * top + 1)
-            self._curve_axes.set_title(f"{self.names[i]}: colourfulness against T", fontsize=8)
             self._curve_panel.invalidate()
-            self._curve_shows = i
         self._t_line.set_xdata([t, t])
         self._t_mark.set_data([t], [current])
         return self._curve_panel.png()
