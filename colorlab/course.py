@@ -109,6 +109,20 @@ class Course:
                                               seed=self.seed + (split == "test"))
         return self._images[split]
 
+    def labels(self, split: str = "train") -> torch.Tensor:
+        """Class labels (N,) of :meth:`images` (``split``): the photo of a sample patch, or the CIFAR-10 class.
+
+        A folder data set has none (ValueError). Used by the semantic test of notebook 07.
+        """
+        key = f"{split}-labels"
+        if key not in self._images:
+            count = self.size.train_count if split == "train" else self.size.test_count
+            images, labels = load_images(self.dataset, split, size=self.size.patch, count=count,
+                                         seed=self.seed + (split == "test"), labels=True)
+            self._images.setdefault(split, images)
+            self._images[key] = labels
+        return self._images[key]
+
     def pairs(self, split: str = "train") -> LabPairs:
         """The same images as normalised (L, ab) pairs, resident on the course's device."""
         if split not in self._pairs:

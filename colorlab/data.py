@@ -150,7 +150,7 @@ def _resize_shorter_side(photo: np.ndarray, shorter: int) -> np.ndarray:
 
 
 def random_patches(photos, size: int, count: int, seed: int, flip: bool = True,
-                   scale: int | None = None) -> torch.Tensor:
+                   scale: int | None = None, return_sources: bool = False):
     """Cut ``count`` random square patches out of photos.
 
     Parameters
@@ -170,9 +170,13 @@ def random_patches(photos, size: int, count: int, seed: int, flip: bool = True,
         is ``scale`` pixels, so that a small patch holds a whole object rather than a close-up texture.
         Must be >= ``size``.
 
+    return_sources : bool
+        Also return which photo each patch was cut from.
+
     Returns
     -------
-    torch.uint8 tensor of shape (count, 3, size, size).
+    torch.uint8 tensor of shape (count, 3, size, size); with ``return_sources``, also a
+    torch.int64 tensor (count,) of indices into ``photos`` (in the dict's order).
 
     Notes
     -----
@@ -220,6 +224,8 @@ def random_patches(photos, size: int, count: int, seed: int, flip: bool = True,
     for i, (k, top, left) in enumerate(zip(which, tops, lefts)):
         patch = channel_first[k][:, top:top + size, left:left + size]
         patches[i] = patch[:, :, ::-1] if flip and mirrored[i] else patch
+    if return_sources:
+        return torch.from_numpy(patches), torch.from_numpy(which.astype(np.int64))
     return torch.from_numpy(patches)
 
 
@@ -681,8 +687,13 @@ def _in_test_split(path: Path, folder: Path) -> bool:
 
 
 def load_images(source, split: str = "train", size: int = 64, count: int | None = None,
-                seed: int = 0) -> torch.Tensor:
+                seed: int = 0, labels: bool = False):
     """Images for a notebook, as torch.uint8 (N,3,size,size), values 0-255.
+
+    With ``labels``, returns ``(images, labels)``: torch.int64 (N,) class labels for the semantic
+    test of 003. For ``"samples"`` the label is the photo a patch comes from (an index into
+    :data:`TRAIN_PHOTOS` or :data:`TEST_PHOTOS`), for ``"cifar10"`` the CIFAR-10 class; a folder has
+    no labels (ValueError).
 
     Parameters
     ----------
@@ -714,14 +725,20 @@ def load_images(source, split: str = "train", size: int = 64, count: int | None 
 
     if isinstance(source, str) and source == "samples":
         scale = max(size, min(4 * size, 256))
-        return random_patches(embedded_photos(split), size, 1000 if count is None else count, seed,
-                              flip=(split == "train"), scale=scale)
+        images, sources = random_patches(embedded_photos(split), size, 1000 if count is None else count, seed,
+                                         flip=(split == "train"), scale=scale, return_sources=True)
+        return (images, sources) if labels else images
     if isinstance(source, str) and source == "cifar10":
         if size != 32:
             raise ValueError(f"CIFAR-10 images are 32x32, got size={size}. Use size=32, or the 'samples' or a "
                              f"folder of photos for larger images.")
-        images, _ = load_cifar10(os.environ.get(DATA_ENV_VAR, "data/"), split)
-        return images[:count].clone() if count is not None else images
+        images, classes = load_cifar10(os.environ.get(DATA_ENV_VAR, "data/"), split)
+        if count is not None:
+            images, classes = images[:count].clone(), classes[:count].clone()
+        return (images, torch.as_tensor(classes, dtype=torch.int64)) if labels else images
+    if labels:
+        raise ValueError(f"a folder of photos has no labels; the semantic test needs source='samples' or 'cifar10', "
+                         f"got {str(source)!r}.")
     if not isinstance(source, (str, os.PathLike)):
         raise ValueError(f"source must be 'samples', 'cifar10' or a folder path, got {describe(source)}.")
     if not Path(source).expanduser().exists():

@@ -1,0 +1,96 @@
+"""The semantic test (003) and the colorization Turing test."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from colorlab.course import setup
+from colorlab.data import TEST_PHOTOS, load_images
+from colorlab.semantic import SemanticClassifier, accuracy, train_classifier
+from colorlab.turing_test import TuringTest
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def test_sample_labels_name_the_photo_each_patch_comes_from():
+    images, labels = load_images("samples", "test", size=32, count=40, seed=3, labels=True)
+    assert images.shape == (40, 3, 32, 32) and labels.shape == (40,) and labels.dtype == torch.int64
+    assert set(labels.tolist()) <= set(range(len(TEST_PHOTOS))) and len(set(labels.tolist())) > 1
+    # the same call without labels gives the same images
+    assert torch.equal(images, load_images("samples", "test", size=32, count=40, seed=3))
+
+
+def test_a_folder_has_no_labels(tmp_path):
+    with pytest.raises(ValueError, match="no labels"):
+        load_images(tmp_path, "test", labels=True)
+
+
+def test_course_labels_match_its_images():
+    course = setup(device="cpu", verbose=False)
+    labels = course.labels("test")
+    assert labels.shape == (course.size.test_count,)
+    again, _ = load_images("samples", "test", size=course.size.patch, count=course.size.test_count,
+                           seed=course.seed + 1, labels=True)
+    assert torch.equal(course.images("test"), again)
+
+
+def _colour_task(n=96, seed=0):
+    """Two classes told apart by colour alone: the same random texture, reddish or bluish."""
+    g = torch.Generator().manual_seed(seed)
+    texture = torch.rand(n, 1, 16, 16, generator=g) * 0.5 + 0.25
+    labels = torch.arange(n) % 2
+    tint = torch.where(labels[:, None, None, None] == 0, torch.tensor([0.3, 0.0, -0.3]).view(1, 3, 1, 1),
+                       torch.tensor([-0.3, 0.0, 0.3]).view(1, 3, 1, 1))
+    return (texture + tint).clamp(0, 1), labels
+
+
+def test_the_classifier_learns_colour_and_fails_on_gray():
+    torch.manual_seed(0)
+    rgb, labels = _colour_task()
+    model = SemanticClassifier(classes=2, width=4)
+    losses = train_classifier(model, rgb, labels, steps=60, batch_size=32, lr=1e-2)
+    assert losses[-1] < losses[0]
+    test_rgb, test_labels = _colour_task(seed=1)
+    assert accuracy(model, test_rgb, test_labels) > 0.9
+    gray = test_rgb.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)
+    assert accuracy(model, gray, test_labels) < 0.75  # colour was the only clue
+
+
+@pytest.mark.parametrize("labels, message", [(torch.zeros(3, dtype=torch.int64), r"shape \(96,\)"),
+                                             (torch.full((96,), 5), r"lie in \[0, 2\)")])
+def test_bad_labels_are_refused(labels, message):
+    rgb, _ = _colour_task()
+    with pytest.raises(ValueError, match=message):
+        train_classifier(SemanticClassifier(2, 4), rgb, labels, steps=1)
+
+
+def test_turing_test_keeps_the_score_and_the_fool_rate():
+    real = torch.rand(3, 3, 8, 8)
+    fake = torch.rand(2, 3, 8, 8) * 0.2
+    game = TuringTest(real, fake, seed=1)
+    truth = [is_real for _, is_real in game.rounds]
+    assert sorted(truth) == [False, False, True, True, True]
+    first_image = bytes(game.image.value)
+    assert first_image[:8] == b"\x89PNG\r\n\x1a\n"
+    # answer "real" to everything: right on the 3 real, fooled by the 2 colorized
+    for _ in range(5):
+        game.real_button.click()
+    assert game.done and game.score == 3 and game.fool_rate == 1.0
+    assert "3 of 5 right" in game.score_line.value and game.real_button.disabled
+    with pytest.raises(ValueError, match="every image has been shown"):
+        game.guess(True)
+
+
+def test_turing_test_shows_a_new_image_each_round_and_says_if_the_guess_was_right():
+    game = TuringTest(torch.rand(2, 3, 8, 8), torch.zeros(2, 3, 8, 8), seed=0)
+    before = bytes(game.image.value)
+    was_real = game.rounds[0][1]
+    assert game.guess(not was_real) is False
+    assert "Wrong" in game.feedback.value
+    assert bytes(game.image.value) != before or game.rounds[1][1] == was_real
+
+
+def test_turing_test_refuses_bad_images():
+    with pytest.raises(ValueError):
+        TuringTest(torch.rand(2, 8, 8), torch.rand(1, 3, 8, 8))
