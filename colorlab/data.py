@@ -679,6 +679,20 @@ class LabPairs(torch.utils.data.Dataset):
 DATA_ENV_VAR = "COLORLAB_DATA"
 
 
+def data_root() -> Path:
+    """Where downloaded data sets live: ``$COLORLAB_DATA``, else the first ``data/`` folder found
+    in the working directory or one of its parents (a notebook runs in ``solutions/`` or
+    ``notebooks/``, and ``python data_scripts/get_cifar10.py`` writes to ``data/`` at the top of
+    the course), else ``data/`` in the working directory."""
+    if os.environ.get(DATA_ENV_VAR):
+        return Path(os.environ[DATA_ENV_VAR]).expanduser()
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / "data").is_dir():
+            return folder / "data"
+    return here / "data"
+
+
 def _in_test_split(path: Path, folder: Path) -> bool:
     # A hash of the relative path, not Python's salted hash(): the same file lands in the same split on
     # every run and machine, and adding photos to the folder never moves the old ones across the split.
@@ -703,8 +717,8 @@ def load_images(source, split: str = "train", size: int = 64, count: int | None 
           side is ``4 * size`` pixels, but kept between ``size`` and 256 (256 shrinks every photo, and
           a 32 px patch then shows a recognisable part of the scene). Train patches are randomly
           mirrored, test patches are not. Deterministic for a ``seed``.
-        - ``"cifar10"``: :func:`load_cifar10` from the folder in the environment variable
-          ``COLORLAB_DATA`` (default ``data/``); the first ``count`` images if ``count`` is given.
+        - ``"cifar10"``: :func:`load_cifar10` from :func:`data_root` (``$COLORLAB_DATA``, else the
+          nearest ``data/`` folder); the first ``count`` images if ``count`` is given.
           CIFAR-10 is 32x32 only: any other ``size`` is a ValueError (enlarged CIFAR images hold no more
           detail; use the samples or a folder for larger images).
         - a folder: :func:`load_folder`, split by file: a photo is in the test split when the first
@@ -732,7 +746,7 @@ def load_images(source, split: str = "train", size: int = 64, count: int | None 
         if size != 32:
             raise ValueError(f"CIFAR-10 images are 32x32, got size={size}. Use size=32, or the 'samples' or a "
                              f"folder of photos for larger images.")
-        images, classes = load_cifar10(os.environ.get(DATA_ENV_VAR, "data/"), split)
+        images, classes = load_cifar10(data_root(), split)
         if count is not None:
             images, classes = images[:count].clone(), classes[:count].clone()
         return (images, torch.as_tensor(classes, dtype=torch.int64)) if labels else images

@@ -528,3 +528,15 @@ def test_load_images_bad_arguments(tmp_path):
         data.load_images("sampels", "train")
     with pytest.raises(ValueError, match="folder path"):
         data.load_images(42, "train")
+
+
+def test_data_root_finds_the_courses_data_folder_from_a_notebook_folder(tmp_path, monkeypatch):
+    from colorlab.data import data_root
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "solutions").mkdir()
+    monkeypatch.delenv("COLORLAB_DATA", raising=False)
+    monkeypatch.chdir(tmp_path / "solutions")
+    assert data_root() == tmp_path / "data"
+    monkeypatch.setenv("COLORLAB_DATA", str(tmp_path / "elsewhere"))
+    assert data_root() == tmp_path / "elsewhere"
