@@ -96,23 +96,41 @@ def cmd_colorize(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train to a checkpoint; under ``torchrun`` with several processes, data-parallel (see colorlab.distributed)."""
+    from . import distributed
+
+    info = distributed.init_from_env(verbose=True)  # a single process unless torchrun started several
+    try:
+        return _train(args, info)
+    finally:
+        distributed.cleanup()
+
+
+def _train(args: argparse.Namespace, info) -> int:
     from .data import LabPairs, load_images
-    from .device import default_device, seed_everything
+    from .device import seed_everything
     from .models import build_model
     from .train import TrainConfig, fit
 
-    device = default_device(verbose=True)
-    seed_everything(args.seed)
+    say = print if info.is_main else (lambda *_, **__: None)  # only process 0 talks
+    seed_everything(args.seed)  # the same seed everywhere: every process builds the same initial weights
     images = load_images(args.data, "train", size=args.size, count=args.count, seed=args.seed)
-    print(f"training {args.model} (width {args.width}) on {len(images)} images of {args.size} px from {args.data!r}")
-    data = LabPairs.from_rgb(images, device=device)
+    where = ""
+    if info.enabled:
+        where = (f" in {info.world_size} processes ({info.backend}) of about {len(images) // info.world_size} "
+                 f"images each, batch {args.batch_size} per process")
+    say(f"training {args.model} (width {args.width}) on {len(images)} images of {args.size} px from {args.data!r}"
+        f"{where}")
+    if info.enabled:
+        images = images[info.rank :: info.world_size]  # this process's shard: only it goes to the device
+    data = LabPairs.from_rgb(images, device=info.device)
     model = build_model({"name": args.model, "width": args.width})
     config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
                          rebalance=None if args.rebalance < 0 else args.rebalance, halve_every=args.halve_every,
                          time_budget=args.seconds, seed=args.seed)
-    history = fit(model, data, config, checkpoint=args.out, resume=args.resume)
+    history = fit(model, data, config, checkpoint=args.out, resume=args.resume, progress=info.is_main, shard=False)
     last = f", last loss {history.loss[-1]:.4f}" if history.loss else ""
-    print(f"{history.steps_done} steps, {history.images_seen} images in {history.seconds:.0f} s{last}; wrote {args.out}")
+    say(f"{history.steps_done} steps, {history.images_seen} images in {history.seconds:.0f} s{last}; wrote {args.out}")
     return 0
 
 
@@ -167,14 +185,17 @@ def build_parser() -> argparse.ArgumentParser:
     col.add_argument("--work-size", type=int, default=256, help="longer side the network sees (default 256)")
     col.set_defaults(func=cmd_colorize)
 
-    tr = sub.add_parser("train", help="train a colorizer to a checkpoint")
+    tr = sub.add_parser("train", help="train a colorizer to a checkpoint",
+                        description="Train a colorizer to a checkpoint. Under torchrun (e.g. `torchrun "
+                                    "--nproc_per_node=4 -m colorlab.cli train ...`) every process trains on its own "
+                                    "shard with DistributedDataParallel and process 0 writes the checkpoint.")
     tr.add_argument("--model", choices=["regression", "classification", "autoencoder"], default="classification")
     tr.add_argument("--width", type=int, default=16, help="channel width (64 is the paper's network)")
     tr.add_argument("--data", default="samples", help="'samples' (embedded photos), 'cifar10', or a folder of photos")
     tr.add_argument("--size", type=int, default=64, help="image size in pixels (32 for cifar10)")
     tr.add_argument("--count", type=int, default=None, help="number of training images (default: all / 1000 patches)")
     tr.add_argument("--steps", type=int, default=1000)
-    tr.add_argument("--batch-size", type=int, default=32)
+    tr.add_argument("--batch-size", type=int, default=32, help="images per step (per process under torchrun)")
     tr.add_argument("--lr", type=float, default=1e-3)
     tr.add_argument("--loss", choices=["mse", "smooth_l1", "blur"], default="mse", help="regression loss")
     tr.add_argument("--rebalance", type=float, default=0.5, help="classification: lambda (negative: no rebalancing)")

@@ -148,7 +148,7 @@ class Course:
         return self._fingerprints[key]
 
     def checkpoint_path(self, model: nn.Module, config: TrainConfig, images: torch.Tensor | None = None,
-                        name: str | None = None) -> Path:
+                        name: str | None = None, trainer=None) -> Path:
         """Where :meth:`train` keeps (or finds) this model trained with this configuration on these images."""
         images = self.images("train") if images is None else images
         key = {
@@ -160,6 +160,8 @@ class Course:
             "torch": ".".join(torch.__version__.split(".")[:2]),
             "device": self.device.type,  # bf16 on CUDA trains a (slightly) different model
         }
+        if trainer is not None and trainer is not fit:
+            key["trainer"] = f"{trainer.__module__}.{trainer.__qualname__}"
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
         name = name or model.config["name"]
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
@@ -167,7 +169,7 @@ class Course:
         return cache_dir() / "checkpoints" / f"{name}-{digest}.pt"
 
     def train(self, model: nn.Module, config: TrainConfig | None = None, images: torch.Tensor | None = None,
-              name: str | None = None, retrain: bool = False, progress: bool = True) -> History:
+              name: str | None = None, retrain: bool = False, progress: bool = True, trainer=None) -> History:
         """Train ``model`` in place on the training images, or load it if this exact run was cached.
 
         Parameters
@@ -181,12 +183,15 @@ class Course:
             A label for the checkpoint file (default: the model's name).
         retrain : bool
             Train even if a cached checkpoint exists (and replace it).
+        trainer : None or a function like :func:`colorlab.train.fit`
+            ``trainer(model, data, config, progress=...) -> History``; None means ``fit``.
+            The palette network of notebook 06 brings its own.
 
         Returns the training history (loss curve); the model ends in eval mode on the course's device.
         """
         config = config or self.config()
         images = self.images("train") if images is None else images
-        path = self.checkpoint_path(model, config, images, name)
+        path = self.checkpoint_path(model, config, images, name, trainer)
         if path.exists() and not retrain:
             try:
                 state = load_checkpoint(path, device=self.device, model=model)
@@ -199,7 +204,7 @@ class Course:
                 return history
         data = self.pairs("train") if images is self._images.get("train") else LabPairs.from_rgb(images, self.device)
         seed_everything(config.seed)
-        history = fit(model, data, config, progress=progress)
+        history = (trainer or fit)(model, data, config, progress=progress)
         save_checkpoint(path, model, history=history, train_config=config)
         final = f", final loss {history.loss[-1]:.4f}" if history.loss else ""
         print(f"{name or model.config['name']}: trained {history.steps_done} steps in {history.seconds:.0f} s"

@@ -6,11 +6,14 @@ Adam, optionally the learning rate halved every ``halve_every`` steps (000),
 a tqdm progress bar with the running loss, and a history for loss curves. On
 CUDA it uses bf16 autocast and channels_last; the data stays where
 ``LabPairs`` put it, so a GPU step does no host work (the loss is copied to the
-host only every ``log_every`` steps).
+host only every ``log_every`` steps). Under ``torchrun`` it trains on several
+processes with DistributedDataParallel, each on its own shard of the data (see
+:func:`fit` and :mod:`colorlab.distributed`).
 
 Checkpoints hold the model's configuration, its weights, the history, the
 training configuration and the colorlab version, so a model can be rebuilt from
-the file alone. They are written to a temporary name and renamed, and read with
+the file alone, and where training stood in its shuffled batches, so a resumed
+run continues exactly as if it had never stopped. They are written to a temporary name and renamed, and read with
 ``torch.load(weights_only=True)``: no code from a file is ever run.
 """
 
@@ -90,14 +93,19 @@ def _classification_targets(ab_norm: torch.Tensor, scale: int, weights: torch.Te
     return target, pixel_weights
 
 
-def prior_of(data: LabPairs, chunk: int = 256) -> torch.Tensor:
-    """The smoothed class prior (313,) of a data set's ab, counted chunk by chunk."""
+def _bin_counts(data: LabPairs, chunk: int = 256) -> torch.Tensor:
+    """How many pixels of a data set's ab fall in each of the 313 bins (float64, on the data's device)."""
     from .quantize import bin_counts
 
     counts = torch.zeros(NUM_BINS, dtype=torch.float64, device=data.device)
     for start in range(0, len(data), chunk):
         counts += bin_counts(denormalize_ab(data.ab[start : start + chunk])).to(data.device)
-    return class_prior(counts)
+    return counts
+
+
+def prior_of(data: LabPairs, chunk: int = 256) -> torch.Tensor:
+    """The smoothed class prior (313,) of a data set's ab, counted chunk by chunk."""
+    return class_prior(_bin_counts(data, chunk))
 
 
 def fit(
@@ -107,39 +115,76 @@ def fit(
     checkpoint: str | os.PathLike | None = None,
     resume: bool = False,
     progress: bool = True,
+    shard: bool = True,
 ) -> History:
     """Train ``model`` on ``data`` (on the data's device) and return the history.
 
     With ``checkpoint`` the final state is saved there; with ``resume`` and an
     existing checkpoint, training continues from it (weights, optimiser, step,
-    history) up to ``config.steps``.
+    history, and the position in the shuffled batch order, so a resumed run is
+    bit for bit the run that was never interrupted) up to ``config.steps``.
+
+    **Several processes** (``torchrun``, see :mod:`colorlab.distributed`): when a
+    process group is initialised, the model is wrapped in DistributedDataParallel
+    and each process trains on its own shard of ``data``, images
+    ``rank::world_size`` (``shard=False``: ``data`` already is this process's
+    shard). ``config.batch_size`` is *per process*: a step sees
+    ``batch_size * world_size`` images (scale ``lr`` yourself if you want to).
+    Every process must call ``fit`` with the same model, configuration and
+    checkpoint path. The logged loss is the mean over the processes; only
+    process 0 shows the progress bar and writes the checkpoint, in the same
+    format as a single process's; all return once it is written, with
+    identical weights (rank 0's batch-norm statistics). A ``time_budget`` is
+    checked every ``log_every`` steps, so that all stop at the same step. To
+    resume, every process needs to see the checkpoint (a shared file system
+    when the processes run on several machines).
     """
     from tqdm.auto import tqdm
+
+    from . import distributed as dist
 
     config = config or TrainConfig()
     if not isinstance(data, LabPairs):
         raise ValueError(f"fit: data must be a colorlab.data.LabPairs, got {type(data).__name__}.")
     device = data.device
     cuda = device.type == "cuda"
+    distributed, rank, world_size = dist.is_initialized(), dist.rank(), dist.world_size()
+    if distributed and shard:
+        data = LabPairs(data.l[rank::world_size], data.ab[rank::world_size])  # views: no copy of the images
     model.to(device)
     if cuda:
         model.to(memory_format=torch.channels_last)
     classification = getattr(model, "kind", "regression") == "classification"
-    if len(data) == 0:
-        raise ValueError("fit: the data set is empty.")
+    if dist.any_rank(len(data) == 0):
+        raise ValueError("fit: the data set is empty." if not distributed else
+                         f"fit: the data set is empty in at least one of the {world_size} processes.")
 
     torch.manual_seed(config.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     history = History()
-    if resume and checkpoint is not None and Path(checkpoint).exists():
+    saved_order = None
+    found = resume and checkpoint is not None and Path(checkpoint).exists()
+    if distributed:
+        seen_by = int(dist.all_reduce_sum(torch.tensor(int(found))).item())
+        if 0 < seen_by < world_size:
+            raise FileNotFoundError(f"fit: only {seen_by} of the {world_size} processes see the checkpoint "
+                                    f"{checkpoint} to resume from; on several machines put it on a shared file system.")
+    if found:
+        # every process loads the same file, so weights, optimiser and history agree everywhere
         state = load_checkpoint(checkpoint, device=device, model=model)
         if state.get("optimizer"):
             optimizer.load_state_dict(state["optimizer"])
         history = History(**state["history"])
+        saved_order = state.get("batch_order")
+    trained = model
+    if distributed:
+        # DDP broadcasts process 0's weights and averages the gradients in backward()
+        trained = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if cuda else None)
 
     weights = None
     if classification and config.rebalance is not None:
-        weights = rebalance_weights(prior_of(data), config.rebalance).to(device=device, dtype=torch.float32)
+        counts = dist.all_reduce_sum(_bin_counts(data))  # the prior of the whole data set, not of one shard
+        weights = rebalance_weights(class_prior(counts), config.rebalance).to(device=device, dtype=torch.float32)
     loss_fn = None if classification else regression_loss(config.loss)
 
     def lr_at(step: int) -> float:
@@ -147,13 +192,18 @@ def fit(
             return config.lr * 0.5 ** (step // config.halve_every)
         return config.lr
 
-    generator = torch.Generator(device=device if cuda else "cpu").manual_seed(config.seed + history.steps_done)
-    batches = _endless(data, config.batch_size, config.flip, generator)
+    # Each process shuffles its shard with a generator of its own. A resume puts it back where the saved run
+    # stood; a checkpoint without that (an older one, or one of another number of processes) re-seeds it.
+    generator = torch.Generator(device=device if cuda else "cpu").manual_seed(config.seed + history.steps_done + rank)
+    batches = _BatchStream(data, config.batch_size, config.flip, generator)
+    batches.restore(saved_order, rank, world_size)
+    images_per_step = int(dist.all_reduce_sum(torch.tensor(batches.batch_size)).item())
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and config.amp)
 
     def log() -> None:
         nonlocal since_log
-        mean_loss = (running / since_log).item()  # the one host sync, every log_every steps
+        # the one host sync, every log_every steps (the mean over the processes when there are several)
+        mean_loss = (dist.all_reduce_mean(running) / since_log).item()
         if not math.isfinite(mean_loss):
             raise FloatingPointError(
                 f"fit: the loss became {mean_loss} at step {step}; lower the learning rate (now {lr_at(step):g})."
@@ -166,15 +216,22 @@ def fit(
         running.zero_()
         since_log = 0
 
-    model.train()
+    def out_of_time() -> bool:
+        if config.time_budget is None:
+            return False
+        if distributed and since_log:
+            return False  # several processes decide together, at log points, so that all stop at the same step
+        return dist.any_rank(time.perf_counter() - start > config.time_budget)
+
+    trained.train()
     step = history.steps_done
     start = time.perf_counter()
     running = torch.zeros((), device=device)
     since_log = 0
-    bar = tqdm(total=config.steps, initial=step, desc=f"training {model.config['name']}", disable=not progress,
-               leave=False)
+    bar = tqdm(total=config.steps, initial=step, desc=f"training {model.config['name']}",
+               disable=not (progress and rank == 0), leave=False)
     while step < config.steps:
-        if config.time_budget is not None and time.perf_counter() - start > config.time_budget:
+        if out_of_time():
             break
         l, ab = next(batches)
         if cuda:
@@ -182,7 +239,7 @@ def fit(
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step)
         with autocast:
-            out = model(l)
+            out = trained(l)
             if classification:
                 target, pixel_weights = _classification_targets(ab, model.scale, weights)
                 loss = soft_cross_entropy(out, target, pixel_weights)
@@ -194,7 +251,7 @@ def fit(
         step += 1
         running += loss.detach()
         since_log += 1
-        history.images_seen += l.shape[0]
+        history.images_seen += images_per_step
         if since_log == config.log_every or step == config.steps:
             log()
     if since_log:  # stopped by the time budget between two logs
@@ -202,23 +259,91 @@ def fit(
     bar.close()
     history.seconds += time.perf_counter() - start
     model.eval()
+    if distributed:
+        for buffer in model.buffers():  # batch-norm statistics: every process ends with process 0's model
+            dist.broadcast_(buffer)
     if checkpoint is not None:
-        save_checkpoint(checkpoint, model, history=history, train_config=config, optimizer=optimizer)
+        order = batches.gather_state()  # a collective: every process takes part
+        failed = None
+        if rank == 0:
+            try:
+                save_checkpoint(checkpoint, model, history=history, train_config=config, optimizer=optimizer,
+                                batch_order=order)
+            except Exception as err:  # noqa: BLE001 -- re-raised below, once every process knows
+                failed = err
+        # also the barrier that keeps the other processes until the checkpoint is written
+        if dist.any_rank(failed is not None):
+            if failed is not None:
+                raise failed
+            raise RuntimeError(f"fit: process 0 failed to write the checkpoint {checkpoint}; see its error.")
     return history
 
 
-def _endless(data: LabPairs, batch_size: int, flip: bool, generator: torch.Generator):
-    """Batches forever, a new shuffle each epoch."""
-    batch_size = min(batch_size, len(data))
-    while True:
-        yield from data.batches(batch_size, shuffle=True, flip=flip, generator=generator, drop_last=True)
+class _BatchStream:
+    """Batches forever, a new shuffle each epoch, from a generator of its own.
+
+    Its position (the generator's state at the start of the current epoch and the
+    batches taken since) can be saved and restored, so a resumed run sees exactly the
+    batches the uninterrupted run would have seen, even from the middle of an epoch
+    (given the same data, batch size and number of processes).
+    """
+
+    def __init__(self, data: LabPairs, batch_size: int, flip: bool, generator: torch.Generator):
+        self.data, self.flip, self.generator = data, flip, generator
+        self.batch_size = min(batch_size, len(data))
+        self._epoch = iter(())
+        self._epoch_start = generator.get_state()
+        self._taken = 0
+
+    def _new_epoch(self):
+        self._epoch_start = self.generator.get_state()
+        self._taken = 0
+        self._epoch = self.data.batches(self.batch_size, shuffle=True, flip=self.flip, generator=self.generator,
+                                        drop_last=True)
+
+    def __next__(self):
+        batch = next(self._epoch, None)
+        if batch is None:
+            self._new_epoch()
+            batch = next(self._epoch)
+        self._taken += 1
+        return batch
+
+    def gather_state(self) -> dict:
+        """Every process's position, for the checkpoint (a collective when there are several processes)."""
+        from . import distributed as dist
+
+        states = dist.all_gather(self._epoch_start)
+        taken = dist.all_gather(torch.tensor([self._taken], dtype=torch.int64))
+        return {"world_size": len(states), "generator": torch.stack(states), "taken": torch.cat(taken)}
+
+    def restore(self, saved: dict | None, rank: int, world_size: int) -> bool:
+        """Go back to this process's saved position; False (nothing changed) when the file has none that fits."""
+        if not saved or int(saved["world_size"]) != world_size:
+            return False
+        state = saved["generator"][rank].cpu().clone()  # its own storage: set_state crashes on a row view
+        if state.shape != self._epoch_start.shape:  # another kind of generator (saved on a GPU, resumed on a CPU)
+            return False
+        self.generator.set_state(state)
+        self._epoch, self._epoch_start, self._taken = iter(()), state.clone(), 0
+        taken = int(saved["taken"][rank])
+        if taken:  # draw that epoch again and skip what was already trained on
+            self._new_epoch()
+            while self._taken < taken and next(self._epoch, None) is not None:
+                self._taken += 1
+        return True
 
 
 # ------------------------------------------------------------- checkpoints
 
 def save_checkpoint(path, model: nn.Module, history: History | None = None, train_config: TrainConfig | None = None,
-                    optimizer: torch.optim.Optimizer | None = None) -> Path:
-    """Write a checkpoint to ``path`` atomically (temporary name, then rename)."""
+                    optimizer: torch.optim.Optimizer | None = None, batch_order: dict | None = None) -> Path:
+    """Write a checkpoint to ``path`` atomically (temporary name, then rename).
+
+    ``batch_order`` is where :func:`fit` stands in its shuffled batches (per process: the
+    batch generator's state at the start of the epoch, a uint8 tensor, and the batches taken
+    since), so that a resume continues the same sequence; checkpoints without it still load.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
@@ -230,6 +355,8 @@ def save_checkpoint(path, model: nn.Module, history: History | None = None, trai
         "train_config": asdict(train_config) if train_config is not None else {},
         "optimizer": optimizer.state_dict() if optimizer is not None else {},
     }
+    if batch_order is not None:
+        state["batch_order"] = batch_order
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         torch.save(state, tmp)
