@@ -50,6 +50,7 @@ __all__ = [
     "check_soft_encode",
     "check_rebalance_weights",
     "check_annealed_mean",
+    "check_ab_histogram",
 ]
 
 
@@ -987,3 +988,39 @@ def check_annealed_mean(fn) -> bool:
                     hints=[times_t, _channel_order(("a", "b"), atol, rtol)],
                     nan_hint="exp(logits / T) overflows to inf and inf/inf is nan; subtract the max logit "
                              "before exponentiating (or use torch.softmax)")
+
+
+# ------------------------------------------------------------------ the palette of 001 (notebook 06)
+
+
+def check_ab_histogram(fn) -> bool:
+    """Check ``fn(ab) -> histogram``, an image's colour histogram over the 313 bins (001's palette).
+
+    ``ab`` is a float tensor (2,H,W) or (N,2,H,W) of unnormalised Lab a and b. Give every pixel to
+    its nearest bin centre (:func:`colorlab.quantize.bin_centers`; :func:`colorlab.quantize.encode_hard`
+    does that) and return the share of the image's pixels in each bin: shape (313,) or (N,313), each
+    histogram summing to 1. The reference is :func:`colorlab.palette.ab_histogram`; values must agree to 1e-6.
+    """
+    from .palette import ab_histogram
+    from .quantize import bin_centers
+
+    __tracebackhide__ = True
+    _require_callable(fn, "check_ab_histogram", "ab_histogram")
+    g = _rng(5)
+    centers = bin_centers()
+    two_colours = torch.empty(2, 4, 4)
+    two_colours[:, :, :] = centers[154].view(2, 1, 1)
+    two_colours[:, 3, :] = centers[58].view(2, 1)  # a quarter of the pixels
+    cases = [
+        _case("a flat image on one bin centre", centers[200].view(2, 1, 1).expand(2, 3, 5).clone()),
+        _case("three quarters one colour, one quarter another", two_colours),
+        _case("random colours", torch.rand(2, 6, 7, generator=g) * 200 - 100),
+        _case("a random batch", torch.rand(3, 2, 5, 5, generator=g) * 200 - 100),
+    ]
+
+    def factors(case):
+        shape = case.input_shape
+        return {float(shape[-1] * shape[-2]): "these are pixel counts: divide by the number of pixels, H x W"}
+
+    return _compare(fn, ab_histogram, cases, _name(fn, "ab_histogram"), "colorlab.palette.ab_histogram", 1e-6,
+                    rule="one share per bin, (313,) for (2,H,W) and (N,313) for (N,2,H,W)", factors=factors)

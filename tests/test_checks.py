@@ -81,7 +81,7 @@ IDS = [c[0] for c in CHECKERS]
 
 
 def test_public_names():
-    assert set(checks.__all__) == ({"ExerciseNotDone", "CheckFailed", "check_to_float_image"}
+    assert set(checks.__all__) == ({"ExerciseNotDone", "CheckFailed", "check_to_float_image", "check_ab_histogram"}
                                    | {f"check_{c[0]}" for c in CHECKERS})
     assert issubclass(CheckFailed, AssertionError) and issubclass(ExerciseNotDone, Exception)
     assert not issubclass(ExerciseNotDone, AssertionError)  # "not done" is not "wrong"
@@ -573,3 +573,25 @@ def test_to_float_image_reference_passes_and_common_mistakes_are_named(capsys):
 
     with pytest.raises(ExerciseNotDone, match="not written yet"):
         check_to_float_image(not_written)
+
+
+def test_ab_histogram_checker(capsys):
+    from colorlab.checks import check_ab_histogram
+    from colorlab.quantize import NUM_BINS, encode_hard
+
+    def counts(ab):
+        x = ab[None] if ab.ndim == 3 else ab
+        bins = encode_hard(x).flatten(1)
+        out = torch.zeros(len(x), NUM_BINS).scatter_add_(1, bins, torch.ones(bins.shape))
+        return out[0] if ab.ndim == 3 else out
+
+    def shares(ab):
+        c = counts(ab)
+        return c / c.sum(dim=-1, keepdim=True)
+
+    assert check_ab_histogram(shares) is True
+    assert "✓ " in capsys.readouterr().out
+    with pytest.raises(CheckFailed, match="divide by the number of pixels"):
+        check_ab_histogram(counts)
+    with pytest.raises(CheckFailed, match=r"shape"):
+        check_ab_histogram(lambda ab: shares(ab)[..., :312])

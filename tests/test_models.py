@@ -27,6 +27,7 @@ SMALL = {
     "autoencoder": {"width": 4},
     "gray": {},
     "mean_color": {"mean_ab": (0.25, -0.5)},
+    "palette": {"width": 4},
 }
 
 SIZES = [(17, 23), (32, 32), (45, 61), (8, 8), (1, 1), (3, 50)]
@@ -58,7 +59,7 @@ def test_every_model_builds_and_rebuilds_from_its_config(name):
     model = small_model(name)
     assert isinstance(model, MODELS[name])
     assert model.config["name"] == name
-    assert model.kind in ("regression", "classification")
+    assert model.kind in ("regression", "classification", "palette")
     rebuilt = build_model(dict(model.config))
     assert type(rebuilt) is type(model)
     assert rebuilt.config == model.config

@@ -14,6 +14,7 @@ from torch import nn
 from .autoencoder import Autoencoder
 from .baselines import GrayColorizer, MeanColorColorizer
 from .cnn import ClassificationCNN, RegressionCNN
+from .palette_net import PaletteNet
 
 MODELS = {
     "regression": RegressionCNN,
@@ -21,6 +22,7 @@ MODELS = {
     "autoencoder": Autoencoder,
     "gray": GrayColorizer,
     "mean_color": MeanColorColorizer,
+    "palette": PaletteNet,
 }
 
 
