@@ -335,7 +335,12 @@ class PaletteExplorer:
     def _on_bin_share(self, change) -> None:
         if self._quiet or self.bin_picker.value is None:
             return
-        self.edit_bin(self.bin_picker.value, float(change["new"]))
+        # The browser's slider rounds the share the code set to its step and sends it back; that echo
+        # is not the user's edit (found by the JupyterLab test in e2e/, which no Python-side test sees).
+        share = float(change["new"])
+        if abs(share - float(self.current_palette()[self.bin_picker.value])) <= self.bin_share_slider.step / 2 + 1e-9:
+            return
+        self.edit_bin(self.bin_picker.value, share)
 
     # ------------------------------------------------------------ computation
 

@@ -442,7 +442,7 @@ class TemperatureExplorer:
                                       label="truth" if self.truth is not None else None,
                                       visible=self.truth is not None)
         self._t_line = ax.axvline(ZHANG_TEMPERATURE, color="tab:red", lw=1.2, label="current T")
-        (self._t_mark,) = ax.plot([0], [0], "o", color="tab:red", ms=5)
+        (self._t_mark,) = ax.plot([0], [0], "o", color="tab:red", ms=5, clip_on=False)  # whole at T = 1
         ax.set_ylim(0, 1)
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=7, frameon=False,
                   handlelength=1.5, columnspacing=1.0)  # above the axes: no line crosses it

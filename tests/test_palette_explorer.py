@@ -162,6 +162,19 @@ def test_editing_a_bin(explorer):
     assert explorer.current_palette()[q].item() == pytest.approx(0.2)
 
 
+def test_the_browser_echoing_a_rounded_share_is_not_an_edit(explorer):
+    # JupyterLab's slider rounds the share the code set (e.g. 0.2437) to its step (0.01) and sends the
+    # rounded value back; the e2e test showed "1 bin(s) edited" from that echo alone.
+    explorer.push("red", 0.35)
+    shown = explorer.bin_share_slider.value
+    echoed = round(shown / explorer.bin_share_slider.step) * explorer.bin_share_slider.step
+    explorer.bin_share_slider.value = echoed + (0.004 if echoed == shown else 0.0)  # always a change
+    assert "bin(s) edited" not in explorer.status.value
+    assert torch.allclose(explorer.current_palette(), explorer.pushed_palette())
+    explorer.bin_share_slider.value = shown + 0.2  # a real move still edits
+    assert "1 bin(s) edited" in explorer.status.value
+
+
 def test_reset_and_image_change(explorer):
     explorer.push("pink", 0.7)
     explorer.edit_bin(bin_index(40, 30), 0.2)
