@@ -172,7 +172,7 @@ class PaletteExplorer:
         named = isinstance(colour, str)
         self.colour_picker = widgets.ToggleButtons(options=[*NAMED_COLOURS, HUE],
                                                    value=colour.strip().lower() if named else HUE,
-                                                   description="towards", style={"button_width": "62px"})
+                                                   description="towards", style={"button_width": "72px"})
         self.hue_slider = widgets.FloatSlider(value=NAMED_HUES["red"] if named else float(colour) % 360, min=0,
                                               max=360, step=1, description="hue (°)", readout_format=".0f")
         self.strength_slider = widgets.FloatSlider(value=float(strength), min=0.0, max=1.0, step=0.05,
