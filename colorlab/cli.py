@@ -2,8 +2,9 @@
 
 ``colorlab demo`` is the main job (train quick colorizers and compare them),
 ``colorlab tour`` prints the device and draws the embedded photos in RGB, L, a and b,
-``colorlab train`` trains a model to a checkpoint and ``colorlab colorize`` applies it
-to photos. Run ``colorlab --help`` for the options.
+``colorlab train`` trains a model to a checkpoint, ``colorlab colorize`` applies it
+to photos and ``colorlab evaluate`` scores checkpoints on held-out images (UV loss,
+AuC, colorfulness, the semantic test of 003). Run ``colorlab --help`` for the options.
 """
 
 from __future__ import annotations
@@ -134,6 +135,35 @@ def _train(args: argparse.Namespace, info) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .device import default_device
+    from .evaluate import GRAY, TRUTH, evaluate_checkpoints, format_table, save_json
+
+    device = default_device(verbose=True)
+    print(f"evaluating {len(args.checkpoints)} checkpoint(s) on the held-out images of {args.data!r}")
+    rows = evaluate_checkpoints(args.checkpoints, data=args.data, size=args.size, count=args.count, device=device,
+                                semantic_steps=args.semantic_steps, temperatures=args.temperatures, seed=args.seed,
+                                batch_size=args.batch_size, train_count=args.train_count, log=print)
+    info = rows.info
+    print()
+    print(f"{info['test_images']} held-out images of {info['size']} px from {info['data']!r}, on {info['device']}; "
+          f"rows {GRAY!r} (the photo's own L, no colour) and {TRUTH!r} (the true colours) frame the methods:")
+    print()
+    print(format_table(rows))
+    semantic = info["semantic"]
+    print()
+    if "skipped" in semantic:
+        print(f"semantic test skipped: {semantic['skipped']}.")
+    else:
+        print(f"semantic: a {semantic['classes']}-class classifier trained on {semantic['teaching_images']} colour "
+              f"images for {semantic['steps']} steps; always guessing the commonest class scores "
+              f"{semantic['chance']:.3f}.")
+    if args.json:
+        print(f"wrote {save_json(rows, args.json)}")
+    print(f"took {info['seconds']:.0f} s")
+    return 0
+
+
 def cmd_notebooks(args: argparse.Namespace) -> int:
     from .course import build_notebooks
 
@@ -205,6 +235,30 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--resume", action="store_true", help="continue from --out if it exists")
     tr.add_argument("--out", required=True, help="the checkpoint to write (e.g. runs/cls.pt)")
     tr.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser("evaluate", help="score checkpoints on held-out images: UV loss, AuC, colorfulness, semantic",
+                        description="Score checkpoints written by `colorlab train` on the test split of a data set, "
+                                    "next to the gray output and the truth: UV loss (000), AuC and rebalanced AuC "
+                                    "(Zhang; prior from the training images), colorfulness (Hasler and Suesstrunk) "
+                                    "and the semantic test of 003 (a small classifier trained on colour images, fed "
+                                    "each row's images). A classification network gives a row per decoding: mode, "
+                                    "mean and the annealed mean at each --temperatures. Prints a Markdown table.")
+    ev.add_argument("checkpoints", nargs="+", metavar="CKPT", help="checkpoints written by `colorlab train`")
+    ev.add_argument("--data", default="samples", help="'samples' (embedded photos), 'cifar10', or a folder of photos "
+                                                      "(a folder has no labels: no semantic test)")
+    ev.add_argument("--size", type=int, default=None, help="image size in pixels (default: 32 for cifar10, else 64)")
+    ev.add_argument("--count", type=int, default=None,
+                    help="held-out images (default: all 10,000 of cifar10 / 1000 patches / all test photos)")
+    ev.add_argument("--train-count", type=int, default=None,
+                    help="training images for the prior and cifar10's semantic classifier (default: all / 1000)")
+    ev.add_argument("--semantic-steps", type=int, default=400,
+                    help="training steps of the semantic classifier, batch 64 (default 400; 0 skips the test)")
+    ev.add_argument("--temperatures", type=float, nargs="+", default=[0.38, 0.89], metavar="T",
+                    help="annealed-mean temperatures (default: 0.38 0.89, Zhang's and Li and Wang's)")
+    ev.add_argument("--batch-size", type=int, default=256, help="images colorized at a time (default 256)")
+    ev.add_argument("--json", default=None, metavar="PATH", help="also write the table and its settings as JSON")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.set_defaults(func=cmd_evaluate)
 
     nbs = sub.add_parser("notebooks", help="make the student notebooks (notebooks/) from the solutions (solutions/)",
                          description="Every '### BEGIN SOLUTION' .. '### END SOLUTION' block becomes '# YOUR CODE "

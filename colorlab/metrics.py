@@ -336,6 +336,7 @@ def rebalanced_auc(pred_ab, true_ab, prior=None, max_threshold: int = 150, reduc
         counts = torch.zeros(n, NUM_BINS, dtype=distance.dtype, device=distance.device)
         counts.scatter_add_(1, flat, torch.ones_like(flat, dtype=distance.dtype))
         p = counts.gather(1, flat)  # never 0: every pixel counts its own bin
+        weights = (1.0 / p).reshape(distance.shape)
     else:
         prior = as_tensor(prior, "rebalanced_auc: prior")
         if tuple(prior.shape) != (NUM_BINS,):
@@ -343,19 +344,23 @@ def rebalanced_auc(pred_ab, true_ab, prior=None, max_threshold: int = 150, reduc
                 f"rebalanced_auc: prior must have shape ({NUM_BINS},), one value per ab bin, got {describe(prior)}."
             )
         check_finite(prior, "rebalanced_auc: prior")
-        prior = prior.to(dtype=distance.dtype, device=distance.device)
-        if bool((prior < 0).any()):
-            raise ValueError(f"rebalanced_auc: prior must be non-negative, got a minimum of {float(prior.min()):.4g}.")
-        p = prior[flat]
-        if bool((p == 0).any()):
-            missing = torch.unique(flat[p == 0]).tolist()
+        # A smoothed prior reaches 1e-62 and below, under float32's range: take its log in float64 (313
+        # numbers, on the CPU) and weight by exp(log p_rarest - log p), the inverse prior scaled per image
+        # into (0, 1]. The scale cancels: the AuC of an image normalises by its total weight.
+        prior64 = prior.detach().to(device="cpu", dtype=torch.float64)
+        if bool((prior64 < 0).any()):
+            raise ValueError(f"rebalanced_auc: prior must be non-negative, got a minimum of {float(prior64.min()):.4g}.")
+        log_prior = torch.log(prior64).to(dtype=distance.dtype, device=distance.device)  # -inf where 0
+        log_p = log_prior[flat]
+        if bool(torch.isinf(log_p).any()):
+            missing = torch.unique(flat[torch.isinf(log_p)]).tolist()
             raise ValueError(
                 f"rebalanced_auc: the ground truth contains colours in bins {missing[:10]}"
                 f"{' ...' if len(missing) > 10 else ''} whose prior is 0, which would weight them infinitely. "
                 "Expected a prior that is positive on every bin the images use: smooth it (e.g. mix it with a "
                 "uniform distribution, as Zhang does) or pass prior=None for the images' own bin frequencies."
             )
-    weights = (1.0 / p).reshape(distance.shape)
+        weights = torch.exp(log_p.min(dim=1, keepdim=True).values - log_p).reshape(distance.shape)
     return _reduce(_auc_from_distance(distance, weights, max_threshold), reduction, single)
 
 

@@ -240,6 +240,21 @@ def test_rebalanced_auc_differs_from_auc_by_hand():
     assert rebalanced_auc(pred, true, prior=prior).item() == pytest.approx(0.9 + 0.1 * 89.5 / 150)
 
 
+def test_rebalanced_auc_with_a_prior_below_float32s_range():
+    # A smoothed prior reaches 1e-62 on rare bins; in float32 that is 0, which used to raise "prior is
+    # 0" (or give infinite weights just above). The same proportions at any scale give the same value.
+    pred, true = common_and_rare()
+    pred, true = pred.float(), true.float()
+    prior = torch.full((quantize.NUM_BINS,), 1e-70, dtype=torch.float64)
+    prior[bin_of(0, 0)], prior[bin_of(50, 50)] = 0.9e-55, 0.1e-55
+    expected = (1 + 89.5 / 150) / 2
+    assert rebalanced_auc(pred, true, prior=prior).item() == pytest.approx(expected, rel=1e-5)
+    # a rare class 1e-60 times rarer than the common one: the rare pixels decide, and nothing overflows
+    prior[bin_of(50, 50)] = 0.9e-115
+    out = rebalanced_auc(pred, true, prior=prior)
+    assert torch.isfinite(out) and out.item() == pytest.approx(89.5 / 150, rel=1e-5)
+
+
 def test_rebalanced_auc_per_image_and_prior_errors():
     pred, true = common_and_rare()
     both_pred, both_true = torch.cat([pred, true]), torch.cat([true, true])  # second image perfect

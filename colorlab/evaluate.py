@@ -1,0 +1,441 @@
+"""Evaluating trained checkpoints on held-out images: the table of Li and Wang (003) and its neighbours.
+
+``colorlab train`` writes checkpoints; :func:`evaluate_checkpoints` scores them on the
+test split of the same data set, next to the gray output and the truth:
+
+===================  =======================================================  =================
+column               what                                                     better
+===================  =======================================================  =================
+UV loss              squared U, V error / (2 W H), Zhu et al. (000)           lower
+AuC                  area under "ab error within t", t = 0..150 (Zhang)       higher, max 1
+rebal. AuC           the same, each pixel weighted by 1 / prior of its true   higher, max 1
+                     colour's bin, the prior measured on the training images
+colorfulness         Hasler and Suesstrunk, 0-255 scale                        closer to truth
+semantic             accuracy of a small classifier trained on colour         higher
+                     training images, fed this row's images (003, Figure 7)
+===================  =======================================================  =================
+
+A regression network or an autoencoder gives one row; a classification network
+gives one row per decoding: mode, mean, and the annealed mean at each temperature
+(Zhang's 0.38 and 003's 0.89 by default). The metrics are those of
+:mod:`colorlab.metrics`, the decoding that of :func:`colorlab.colorize.predict_ab`,
+the prior that of :func:`colorlab.train.prior_of`, the classifier that of
+:mod:`colorlab.semantic`; this module only puts them together, batch by batch on
+the device, so that CIFAR-10's 10,000 test images never need to be held as floats
+all at once.
+
+The semantic test uses the same images and labels as notebook 07: on CIFAR-10 the
+classifier learns CIFAR's ten classes from the training images; on the embedded
+photos (``"samples"``) the label of a patch is the held-out photo it was cut from,
+and the classifier learns from *other* patches of those photos (another seed), since
+the training photos are other scenes. A folder of photos has no labels: its semantic
+column is empty.
+
+From the command line: ``colorlab evaluate runs/*.pt --data cifar10 --json runs/evaluation.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from .quantize import LI_WANG_TEMPERATURE, ZHANG_TEMPERATURE
+
+__all__ = ["Row", "Evaluation", "evaluate_checkpoints", "held_out_images", "semantic_teaching_set",
+           "format_table", "save_json", "GRAY", "TRUTH"]
+
+GRAY = "gray"  # the method name of the gray-output row (000's baseline: the photo's own L, a = b = 0)
+TRUTH = "truth"  # the method name of the ground-truth row
+
+DEFAULT_TEMPERATURES = (ZHANG_TEMPERATURE, LI_WANG_TEMPERATURE)
+SAMPLES_TEACHING_COUNT = 1000  # patches that teach the semantic classifier on "samples", as notebook 07
+
+_LOSS_NAMES = {"mse": "L2", "smooth_l1": "smooth L1", "blur": "blur"}
+
+
+@dataclass
+class Row:
+    """One line of the table: a method's mean scores over the held-out images.
+
+    ``method`` names the network and its decoding (``"classification (lambda=0.5): annealed mean T=0.38"``),
+    or is :data:`GRAY` / :data:`TRUTH`; ``checkpoint`` is the file it came from (None for gray and
+    truth). ``uv_loss`` >= 0 (lower is better); ``auc`` and ``rebalanced_auc`` in [0, 1] (higher);
+    ``colorfulness`` >= 0 on a 0-255 scale (closer to the truth's is better); ``semantic_accuracy``
+    in [0, 1], or None when the data has no labels or the semantic test was skipped.
+    """
+
+    method: str
+    checkpoint: str | None
+    uv_loss: float
+    auc: float
+    rebalanced_auc: float
+    colorfulness: float
+    semantic_accuracy: float | None
+
+
+class Evaluation(list):
+    """The rows of :func:`evaluate_checkpoints` (a ``list[Row]``: gray first, truth last), and ``info``.
+
+    ``info`` is a dict of plain values saying what was measured: the data set, image size and
+    number of held-out images, the device, each checkpoint's model and training steps, the
+    semantic classifier's classes, teaching images, steps and chance level (the accuracy of
+    always guessing the commonest test class), the seed and the seconds it took.
+    """
+
+    def __init__(self, rows: Sequence[Row] = (), info: dict | None = None):
+        super().__init__(rows)
+        self.info = dict(info or {})
+
+
+# ------------------------------------------------------------------ data
+
+def _default_size(data) -> int:
+    return 32 if isinstance(data, str) and data == "cifar10" else 64
+
+
+def _has_labels(data) -> bool:
+    return isinstance(data, str) and data in ("samples", "cifar10")
+
+
+def held_out_images(data="samples", size: int | None = None, count: int | None = None, seed: int = 0,
+                    labels: bool = False):
+    """The held-out images :func:`evaluate_checkpoints` scores, as uint8 (N,3,size,size), 0-255, on the CPU.
+
+    ``data``: ``"samples"``, ``"cifar10"`` or a folder (see :func:`colorlab.data.load_images`; its test
+    split, with seed ``seed + 1`` as the notebooks use); ``size`` defaults to 32 for CIFAR-10, else 64;
+    ``count`` None means the loader's default (all 10,000 CIFAR-10 test images, 1000 sample patches,
+    every test photo of a folder). With ``labels``, also the int64 (N,) class labels (not for a folder).
+    """
+    from .data import load_images
+
+    size = _default_size(data) if size is None else size
+    return load_images(data, "test", size=size, count=count, seed=seed + 1, labels=labels)
+
+
+def semantic_teaching_set(data="samples", size: int | None = None, seed: int = 0, count: int | None = None,
+                          train_images: torch.Tensor | None = None, train_labels: torch.Tensor | None = None):
+    """Colour images and labels that teach the semantic classifier, as in notebook 07.
+
+    Returns ``(images, labels)``: uint8 (N,3,size,size) 0-255 and int64 (N,), on the CPU.
+
+    - ``"cifar10"``: the training images and their CIFAR-10 classes (``train_images`` and
+      ``train_labels`` when given, so that they are not read twice; otherwise the first ``count``).
+    - ``"samples"``: the labels of the held-out patches are the held-out photos they come from, so the
+      classifier learns from other patches of those photos (seed ``seed + 2``; ``count`` patches,
+      default 1000), never from the test patches themselves, and the colorizers never saw those photos.
+    - a folder: no labels, a ValueError (from :func:`colorlab.data.load_images`).
+    """
+    from .data import load_images
+
+    size = _default_size(data) if size is None else size
+    if isinstance(data, str) and data == "samples":
+        return load_images("samples", "test", size=size, count=count or SAMPLES_TEACHING_COUNT, seed=seed + 2,
+                           labels=True)
+    if train_images is not None and train_labels is not None:
+        return train_images, train_labels
+    return load_images(data, "train", size=size, count=count, seed=seed, labels=True)
+
+
+# ------------------------------------------------------------- checkpoints
+
+def _method_name(state: dict) -> str:
+    """A readable name for a checkpoint's network, from its model and training configuration."""
+    config, train = state["model_config"], state.get("train_config") or {}
+    name = config["name"]
+    if name in ("regression", "autoencoder"):
+        loss = train.get("loss")
+        return f"{name} ({_LOSS_NAMES.get(loss, loss)})" if loss else name
+    if name == "classification":
+        if "rebalance" not in train:
+            return name
+        lam = train["rebalance"]
+        return f"{name} ({'no rebalancing' if lam is None else f'lambda={lam:g}'})"
+    return {"palette": "palette-guided", "mean_color": "mean colour", "gray": "gray (network)"}.get(name, name)
+
+
+def _load(path, device: torch.device) -> dict:
+    """A checkpoint read by :func:`colorlab.train.load_checkpoint` (``weights_only=True``), model on ``device``."""
+    from .models import MODELS
+    from .train import load_checkpoint, read_checkpoint
+
+    try:
+        return load_checkpoint(path, device=device)
+    except ValueError:
+        # a readable checkpoint of a kind this colorlab does not know: say which kinds it knows
+        state = read_checkpoint(path, "cpu")  # raises its own clear error when the file itself is bad
+        name = state["model_config"].get("name") if isinstance(state["model_config"], dict) else None
+        if name not in MODELS:
+            raise ValueError(f"{path} holds a model of unknown kind {name!r} (written by colorlab "
+                             f"{state.get('colorlab_version', '?')}); the kinds colorlab knows are "
+                             f"{', '.join(MODELS)}.") from None
+        raise
+
+
+def _decodings(model, temperatures: Sequence[float]) -> list[tuple[str | None, str, float]]:
+    """(suffix of the row's name, predict_ab method, temperature) for each row a network gives."""
+    if getattr(model, "kind", "regression") != "classification":
+        return [(None, "direct", ZHANG_TEMPERATURE)]  # regression-like: predict_ab ignores method and temperature
+    return ([("mode", "mode", ZHANG_TEMPERATURE), ("mean", "mean", 1.0)]
+            + [(f"annealed mean T={t:g}", "annealed", float(t)) for t in temperatures])
+
+
+def _check_temperatures(temperatures) -> tuple[float, ...]:
+    try:
+        values = tuple(float(t) for t in temperatures)
+    except (TypeError, ValueError):
+        raise ValueError(f"temperatures must be a sequence of numbers > 0, got {temperatures!r}.") from None
+    if any(not math.isfinite(t) or t <= 0 for t in values):
+        raise ValueError(f"temperatures must be finite numbers > 0 (0.38 is Zhang's, 0.89 Li and Wang's), "
+                         f"got {list(values)}.")
+    return tuple(dict.fromkeys(values))  # each once, in the order given
+
+
+def _whole(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}.")
+    return value
+
+
+# ----------------------------------------------------------------- evaluate
+
+def evaluate_checkpoints(
+    checkpoints: Sequence[str | os.PathLike],
+    data="samples",
+    size: int | None = None,
+    count: int | None = None,
+    device: torch.device | str | None = None,
+    semantic_steps: int = 400,
+    temperatures: Sequence[float] = DEFAULT_TEMPERATURES,
+    seed: int = 0,
+    batch_size: int = 256,
+    train_count: int | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Evaluation:
+    """Score trained checkpoints on held-out images: UV loss, AuC, rebalanced AuC, colorfulness, semantic.
+
+    Parameters
+    ----------
+    checkpoints : paths of checkpoints written by ``colorlab train`` (or :func:`colorlab.train.fit`),
+        read with ``weights_only=True``. Any network colorlab knows; a classification network gives
+        a row per decoding (mode, mean, annealed mean at each of ``temperatures``), any other one row.
+        All paths are checked before anything is loaded: the error lists every missing one.
+    data : ``"samples"`` (the embedded photos), ``"cifar10"`` (after ``python data_scripts/get_cifar10.py``;
+        the loader's error says so when it is missing) or a folder of photos; its test split is scored,
+        its training split gives the prior of the rebalanced AuC (and, for CIFAR-10, teaches the
+        semantic classifier).
+    size : side of the square images in pixels (default 32 for CIFAR-10, which allows nothing else,
+        else 64). The networks take any size; use the size they were trained at.
+    count : held-out images (default: all 10,000 of CIFAR-10, 1000 sample patches, every test photo
+        of a folder).
+    device : where the networks run (default :func:`colorlab.default_device`, the GPU when there is one).
+    semantic_steps : training steps of the semantic classifier (batch 64); 0 skips the semantic test.
+        A folder has no labels, so its semantic column is None whatever this is.
+    temperatures : annealed-mean temperatures, each > 0 (default Zhang's 0.38 and 003's 0.89).
+    seed : seeds the sample patches (train ``seed``, test ``seed + 1``, teaching ``seed + 2``, as the
+        notebooks do) and the classifier.
+    batch_size : held-out images colorized and scored at a time.
+    train_count : training images for the prior (and CIFAR-10's classifier); default the loader's
+        (all 50,000 of CIFAR-10, 1000 sample patches, every training photo of a folder).
+    log : called with a line of progress now and then (e.g. ``print``); None is silent.
+
+    Returns
+    -------
+    :class:`Evaluation`, a ``list[Row]``: :data:`GRAY` first, then each checkpoint's rows in the order
+    given, then :data:`TRUTH`; each value the mean over the held-out images (every image counts
+    equally). ``.info`` says what was measured.
+    """
+    from . import __version__
+    from .color import l_ab_to_rgb, normalize_l, rgb_to_gray, rgb_to_l_ab
+    from .colorize import predict_ab
+    from .data import LabPairs, load_images, to_float_image
+    from .device import default_device, describe_device, seed_everything
+    from .metrics import auc, colorfulness, rebalanced_auc, uv_loss
+    from .semantic import SemanticClassifier, accuracy, train_classifier
+    from .train import prior_of
+
+    say = log or (lambda _line: None)
+    start = time.perf_counter()
+
+    # -- arguments, cheapest checks first, so a typo fails in a second and not after the data is read
+    if isinstance(checkpoints, (str, os.PathLike)):
+        checkpoints = [checkpoints]
+    paths = [Path(p) for p in checkpoints]
+    if not paths:
+        raise ValueError("evaluate_checkpoints: no checkpoints given; pass the files `colorlab train --out` wrote.")
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"no checkpoint at {', '.join(missing)}"
+                                f"{f' ({len(missing)} of the {len(paths)} given)' if len(paths) > 1 else ''}; "
+                                f"train one with `colorlab train ... --out PATH`.")
+    twice = sorted({str(p) for p in paths if paths.count(p) > 1})
+    if twice:
+        raise ValueError(f"evaluate_checkpoints: {', '.join(twice)} given more than once.")
+    temperatures = _check_temperatures(temperatures)
+    semantic_steps = _whole(semantic_steps, "semantic_steps", 0)
+    batch_size = _whole(batch_size, "batch_size", 1)
+    size = _default_size(data) if size is None else _whole(size, "size", 1)
+    device = default_device() if device is None else torch.device(device)
+
+    # -- every network, before any data: a bad file is found at once
+    networks, info_checkpoints = [], []
+    for path in paths:
+        state = _load(path, device)
+        name, steps = _method_name(state), (state["history"].get("step") or [0])[-1]
+        networks.append((str(path), name, state["model"]))
+        info_checkpoints.append({"path": str(path), "method": name, "model_config": dict(state["model_config"]),
+                                 "steps": steps, "train_config": state.get("train_config") or {}})
+        say(f"  {path}: {name}, width {state['model_config'].get('width', '-')}, {steps} training steps")
+        del state  # the optimiser's state is not needed: only the model is kept
+
+    # -- data: held-out images (with labels where the data set has them) and the training images
+    labelled = _has_labels(data)
+    test = held_out_images(data, size, count, seed, labels=labelled)
+    test_images, test_labels = test if labelled else (test, None)
+    train_images = load_images(data, "train", size=size, count=train_count, seed=seed,
+                               labels=labelled and data == "cifar10")
+    train_images, train_labels = train_images if (labelled and data == "cifar10") else (train_images, None)
+    say(f"{len(test_images)} held-out images of {size} px from {data!r}; prior of the rebalanced AuC from "
+        f"{len(train_images)} training images")
+    prior = prior_of(LabPairs.from_rgb(train_images, device=device)).cpu()  # float64 (313,)
+
+    # -- the semantic classifier, trained once on colour images
+    judge, semantic_info = None, None
+    if not labelled:
+        semantic_info = {"skipped": f"a folder of photos has no labels (the semantic test needs 'samples' or "
+                                    f"'cifar10'), got {str(data)!r}"}
+    elif semantic_steps == 0:
+        semantic_info = {"skipped": "semantic_steps is 0"}
+    else:
+        teach_images, teach_labels = semantic_teaching_set(data, size, seed, train_images=train_images,
+                                                           train_labels=train_labels)
+        classes = int(max(teach_labels.max(), test_labels.max())) + 1
+        seed_everything(seed)
+        judge = SemanticClassifier(classes=classes, width=16).to(device)
+        say(f"training the semantic classifier ({classes} classes) on {len(teach_images)} colour images, "
+            f"{semantic_steps} steps")
+        losses = train_classifier(judge, teach_images, teach_labels, steps=semantic_steps, seed=seed)
+        semantic_info = {"classes": classes, "teaching_images": len(teach_images), "steps": semantic_steps,
+                         "final_loss": losses[-1] if losses else None,
+                         "chance": float(torch.bincount(test_labels).max()) / len(test_labels)}
+
+    # -- every method on every batch; per-image metric values summed in float64
+    rows: list[tuple[str, str | None, str, float]] = [(GRAY, None, "gray", 0.0)]
+    for path, name, model in networks:
+        for suffix, method, temperature in _decodings(model, temperatures):
+            rows.append((f"{name}: {suffix}" if suffix else name, path, method, temperature))
+    rows.append((TRUTH, None, "truth", 0.0))
+    models = {path: model for path, _, model in networks}
+    sums = torch.zeros(len(rows), 5, dtype=torch.float64)  # uv, auc, rebalanced auc, colorfulness, correct
+    n = len(test_images)
+    for first in range(0, n, batch_size):
+        truth = to_float_image(test_images[first : first + batch_size].to(device))
+        labels = test_labels[first : first + batch_size] if test_labels is not None else None
+        l, true_ab = rgb_to_l_ab(truth)
+        l_norm = normalize_l(l)
+        per_row = []
+        for name, path, method, temperature in rows:
+            if method == "gray":
+                rgb = rgb_to_gray(truth)
+            elif method == "truth":
+                rgb = truth
+            else:
+                ab = predict_ab(models[path], l_norm, "annealed" if method == "direct" else method, temperature)
+                rgb = l_ab_to_rgb(l, ab.to(l.dtype))
+            _, ab = rgb_to_l_ab(rgb)  # of the displayed RGB (clipped to the gamut), as the notebooks score it
+            values = torch.stack([  # one batch's sums; the running totals are float64 on the CPU (MPS has none)
+                uv_loss(rgb, truth, reduction="none"),
+                auc(ab, true_ab, reduction="none"),
+                rebalanced_auc(ab, true_ab, prior, reduction="none"),
+                colorfulness(rgb, reduction="none"),
+            ]).float().sum(dim=1).cpu().double()
+            correct = accuracy(judge, rgb, labels) * len(rgb) if judge is not None else 0.0
+            per_row.append(torch.cat([values, torch.tensor([correct], dtype=torch.float64)]))
+        sums += torch.stack(per_row)
+        done = min(first + batch_size, n)
+        if done == n or (first // batch_size) % max(1, math.ceil(n / batch_size) // 10) == 0:
+            say(f"  scored {done} of {n} images")  # about ten lines, whatever the number of batches
+    means = (sums / n).tolist()
+    result = Evaluation([
+        Row(method=name, checkpoint=path, uv_loss=m[0], auc=m[1], rebalanced_auc=m[2], colorfulness=m[3],
+            semantic_accuracy=m[4] if judge is not None else None)
+        for (name, path, _, _), m in zip(rows, means)
+    ])
+    result.info = {
+        "colorlab_version": __version__,
+        "data": str(data),
+        "size": size,
+        "test_images": n,
+        "train_images_for_prior": len(train_images),
+        "device": describe_device(device),
+        "checkpoints": info_checkpoints,
+        "temperatures": list(temperatures),
+        "semantic": semantic_info,
+        "seed": seed,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    return result
+
+
+# ------------------------------------------------------------------ output
+
+def _cell(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def format_table(rows: Sequence[Row]) -> str:
+    """The rows as a Markdown table, one line per row, in the order given.
+
+    Columns: method, checkpoint (empty for gray and truth), UV loss (5 decimals), AuC and rebalanced AuC
+    (3), colorfulness (2), semantic accuracy (3; "-" where there is none). Plain ASCII.
+    """
+    rows = list(rows)
+    if not rows or not all(isinstance(r, Row) for r in rows):
+        raise ValueError(f"format_table: expected a non-empty list of colorlab.evaluate.Row, got {rows!r:.200}.")
+
+    def text(s) -> str:
+        return "" if s is None else str(s).replace("|", "\\|")
+
+    lines = ["| method | checkpoint | UV loss | AuC | rebal. AuC | colorfulness | semantic |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        lines.append(f"| {text(r.method)} | {text(r.checkpoint)} | {_cell(r.uv_loss, 5)} | {_cell(r.auc, 3)} | "
+                     f"{_cell(r.rebalanced_auc, 3)} | {_cell(r.colorfulness, 2)} | {_cell(r.semantic_accuracy, 3)} |")
+    return "\n".join(lines)
+
+
+def _finite_or_none(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(v) for v in value]
+    return value
+
+
+def save_json(rows: Sequence[Row], path: str | os.PathLike, info: dict | None = None) -> Path:
+    """Write ``{"info": ..., "rows": [{"method": ..., "uv_loss": ..., ...}, ...]}`` to ``path`` atomically.
+
+    ``info`` defaults to ``rows.info`` for an :class:`Evaluation`. Strict JSON: a value that is not a
+    finite number (there should be none) is written as null.
+    """
+    path = Path(path)
+    if info is None:
+        info = getattr(rows, "info", {})
+    document = _finite_or_none({"info": info, "rows": [asdict(r) for r in rows]})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
