@@ -201,8 +201,8 @@ def browser():
 def lab():
     servers = []
 
-    def start(*notebooks: str) -> JupyterLab:
-        server = JupyterLab([SOLUTIONS / name for name in notebooks])
+    def start(*notebooks) -> JupyterLab:  # names in solutions/, or paths
+        server = JupyterLab([SOLUTIONS / name if isinstance(name, str) else name for name in notebooks])
         servers.append(server)
         return server
 
@@ -221,9 +221,7 @@ class Page:
         self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
         self.page = self.context.new_page()
         self.page_errors: list[str] = []
-        self.console_errors: list[str] = []
         self.page.on("pageerror", lambda e: self.page_errors.append(str(e)))
-        self.page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
         self.page.goto(lab.notebook_url(notebook))
         self.page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
         self._wait_for_kernel_idle(timeout_s=60)
@@ -256,8 +254,7 @@ class Page:
     def errors_shown(self) -> list[str]:
         """Tracebacks in the cell outputs and widgets that failed to render, as the page shows them."""
         texts = self.page.locator(".jp-OutputArea-output").all_inner_texts()
-        shown = [t for t in texts if "Traceback (most recent call last)" in t or "Error displaying widget" in t
-                 or re.search(r"^\w+(Error|Exception)\b", t, re.M) and "Traceback" in t]
+        shown = [t for t in texts if "Traceback (most recent call last)" in t or "Error displaying widget" in t]
         return [t[-3000:] for t in shown]
 
     def _click_run_all(self) -> None:
@@ -344,6 +341,16 @@ class Page:
         raise AssertionError(f"the explorer's image did not change within {WIDGET_TIMEOUT_S} s of moving the slider")
 
 
+    def wait_for_text(self, element, text: str) -> None:
+        deadline = time.monotonic() + WIDGET_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if text in element.inner_text():
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} did not appear in the explorer within {WIDGET_TIMEOUT_S} s; it shows:\n"
+                             f"{element.inner_text()[:1500]}")
+
+
 def _decode_png(data: bytes) -> np.ndarray:
     from PIL import Image
 
@@ -361,8 +368,8 @@ def _mean_a(rgb_uint8: np.ndarray) -> float:
 def open_notebook(browser, lab):
     pages = []
 
-    def open_(name: str) -> Page:
-        page = Page(browser, lab(name), name)
+    def open_(notebook) -> Page:  # a name in solutions/, or a path
+        page = Page(browser, lab(notebook), Path(notebook).name)
         pages.append(page)
         return page
 
@@ -401,6 +408,8 @@ def test_temperature_explorer_redraws_when_the_slider_is_dragged(open_notebook):
     assert after_t != before_t and float(after_t) > float(before_t), (
         f"dragging the T slider right should raise T; the readout went from {before_t} to {after_t}")
     assert after != before, "the colorization's bytes did not change when T moved"
+    # the status line is written last in a redraw: the kernel's callback ran to its end at the new T
+    page.wait_for_text(explorer, f"T = {float(after_t):.3f}")
     before_rgb, after_rgb = _decode_png(before), _decode_png(after)
     assert before_rgb.shape == after_rgb.shape
     assert np.abs(before_rgb.astype(int) - after_rgb.astype(int)).max() > 0, "the decoded pixels did not change"
@@ -428,6 +437,7 @@ def test_palette_explorer_push_towards_red_raises_mean_a(open_notebook):
     page.screenshot("explorer-after", explorer)
     readout = strength.locator(".widget-readout").first.inner_text().strip()
     assert float(readout) > 0.3, f"dragging the strength slider right should raise it; it reads {readout}"
+    page.wait_for_text(explorer, f"strength {float(readout):.2f}")  # the redraw's last step, the status line
 
     # The third panel is the edited-palette result; the others do not depend on the push.
     width = (after.shape[1] - 3 * _GAP) // 4
@@ -438,3 +448,20 @@ def test_palette_explorer_push_towards_red_raises_mean_a(open_notebook):
     assert a_after > a_before + 1.0, (
         f"pushing the palette towards red should raise the shown image's mean a; it went {a_before:.2f} -> {a_after:.2f}")
     _no_errors(page)
+
+
+def test_an_error_in_a_cell_is_reported(open_notebook, tmp_path):
+    # The checks above would pass vacuously if errors_shown() missed what JupyterLab shows; here it must see one.
+    import nbformat
+
+    notebook = tmp_path / "broken.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("assert x == 2, 'the check this test expects to fail'"),
+        nbformat.v4.new_code_cell("y = 3"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}}),
+        notebook)
+    page = open_notebook(notebook)
+    with pytest.raises(AssertionError, match="the check this test expects to fail"):
+        page.run_all_cells()
+    page.screenshot("error-shown")
