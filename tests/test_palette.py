@@ -327,20 +327,23 @@ def test_training_lowers_the_loss(trained):
 
 
 def test_the_colorizer_follows_the_palette_it_is_given(trained):
-    """The averaging problem solved: L cannot tell red from green; the palette can."""
-    model, data, _ = trained
-    true = ab_histogram(data.ab * 110)
+    """The averaging problem solved: L cannot tell red from green; the palette can.
+
+    Measured on textures the network has not seen: on its 16 training images a network can learn by heart
+    which texture was red, and its own palette estimate is then right for the wrong reason.
+    """
+    model, _, _ = trained
+    fresh = red_or_green_pairs(seed=1)
+    true = ab_histogram(fresh.ab * 110)
     with torch.no_grad():
-        a_true = (model(data.l, palette=true) * 110)[:, 0].mean(dim=(1, 2))  # mean a per image
-        a_estimated = (model(data.l) * 110)[:, 0].mean(dim=(1, 2))
-    target = torch.tensor([RED[0] if i % 2 == 0 else GREEN[0] for i in range(len(data))])
+        a_true = (model(fresh.l, palette=true) * 110)[:, 0].mean(dim=(1, 2))  # mean a per image
+        a_estimated = (model(fresh.l) * 110)[:, 0].mean(dim=(1, 2))
+    target = torch.tensor([RED[0] if i % 2 == 0 else GREEN[0] for i in range(len(fresh))])
     assert (a_true - target).abs().mean() < 12
     assert bool((a_true[0::2] > 20).all()) and bool((a_true[1::2] < -20).all())
-    # From L alone nobody can know: the estimated palette is part red, part green for every image, and
-    # the colours it gives are far off (near the brownish average, or the wrong one of the two).
+    # From L alone nobody can know: with its own estimate of the palette the colours are far off (near the
+    # brownish average, or the wrong one of the two), 45 on average for a network that guesses.
     assert (a_estimated - target).abs().mean() > 25
-    est = model.estimate_palette(data.l).detach()
-    assert est[:, bin_index(*RED)].min() > 0.2 and est[:, bin_index(*GREEN)].min() > 0.2
 
 
 def test_pushing_towards_red_raises_a(trained):
