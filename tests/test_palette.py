@@ -293,6 +293,8 @@ def test_shapes_any_size_and_kind():
         model(torch.zeros(2, 3, 8, 8))
     with pytest.raises(ValueError, match="width"):
         PaletteNet(width=0)
+    with pytest.raises(ValueError, match="recolour"):
+        PaletteNet(width=4, recolour=1.5)
 
 
 def test_every_parameter_gets_a_gradient():
@@ -308,13 +310,35 @@ def test_every_parameter_gets_a_gradient():
         assert p.grad.abs().sum() > 0, name
 
 
+def test_recolouring_teaches_hues_the_training_images_never_had(trained):
+    """Red and green (b = +20) are all the training images hold; hue-rotated copies teach the colorizer the rest.
+
+    Without them a colorizer handed a blue, cyan or purple palette stays with the data's yellowish b: it
+    has learnt to follow only the palettes it saw. (That is what made notebook 06's 'towards green' button
+    turn a cat orange.)
+    """
+    model, data, _ = trained
+    assert model.recolour == 0.5
+    fresh = red_or_green_pairs(seed=1)
+    torch.manual_seed(0)
+    untaught = PaletteNet(width=4, palette_weight=10.0, recolour=0.0)
+    fit_palette_model(untaught, data, TrainConfig(steps=50, batch_size=8, lr=1e-2, log_every=10), progress=False)
+    for colour in ("blue", "cyan", "purple"):  # all with b < 0
+        target = torch.tensor(NAMED_COLOURS[colour])
+        with torch.no_grad():
+            followed = (model(fresh.l, palette=target_histogram(colour)) * 110).mean(dim=(0, 2, 3))
+            ignored = (untaught(fresh.l, palette=target_histogram(colour)) * 110).mean(dim=(0, 2, 3))
+        assert (followed - target).norm() < 35, (colour, followed.tolist())
+        assert ignored[1] > 0, (colour, ignored.tolist())
+
+
 def test_checkpoint_round_trip(tmp_path, trained):
     model, data, _ = trained
     path = save_checkpoint(tmp_path / "palette.pt", model)
     state = load_checkpoint(path)
     again = state["model"]
     assert isinstance(again, PaletteNet) and again.config == model.config
-    assert again.config == {"name": "palette", "width": 4, "palette_weight": 10.0}
+    assert again.config == {"name": "palette", "width": 4, "palette_weight": 10.0, "recolour": 0.5}
     with torch.no_grad():
         assert torch.equal(again(data.l[:4]), model(data.l[:4]))
     assert isinstance(build_model(model.config), PaletteNet)

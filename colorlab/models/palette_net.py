@@ -31,7 +31,15 @@ result "towards red" or "towards blue" (001, Figures 6 and 7). Here:
 Training (:func:`fit_palette_model`, or :meth:`PaletteNet.training_loss` from any
 loop): the colorizer is given the **true** histogram of each training image, so
 it learns to follow whatever palette it is handed; the estimator learns to
-predict that histogram from L. At test time ``model(l)`` colours with the
+predict that histogram from L. A few training photos hold few hues (the embedded
+ones have hardly any green), so a colorizer trained on them alone learns to follow
+only the palettes it saw: pushed towards green, it may turn the image orange.
+Hence ``recolour``: that share of each batch is recoloured by a random rotation of
+its ab (a hue rotation: same L, same chroma, any hue), and the colorizer is given
+the recoloured image's histogram and asked for the recoloured ab. Then the palette
+is the only place the hue can come from, and every hue is seen. The estimator
+still learns the true histograms (a recoloured photo's palette cannot be read
+from its L). At test time ``model(l)`` colours with the
 **estimated** palette, ``model(l, palette=...)`` with any other (a user-edited
 one, :func:`colorlab.palette.push_palette`).
 
@@ -69,6 +77,9 @@ class PaletteNet(nn.Module):
         once trained) against the colour loss (MSE of normalised ab, about 0.02)
         in :meth:`training_loss`; used in training only. 10 estimates held-out
         palettes a little better than 1 after 35 s of training on a CPU.
+    recolour : float in [0, 1]
+        The share of each training batch whose hue is rotated at random before the
+        colorizer sees it (see the module's docstring); used in training only.
 
     Calls
     -----
@@ -82,14 +93,18 @@ class PaletteNet(nn.Module):
     multiple = 8
     out_stride = 4  # ab is predicted at 1/4 and upsampled bilinearly inside forward
 
-    def __init__(self, width: int = 64, palette_weight: float = 10.0):
+    def __init__(self, width: int = 64, palette_weight: float = 10.0, recolour: float = 0.5):
         super().__init__()
         if isinstance(width, bool) or not isinstance(width, int) or width < 1:
             raise ValueError(f"PaletteNet: width must be a positive integer, got {width!r}.")
         if not (isinstance(palette_weight, (int, float)) and math.isfinite(palette_weight) and palette_weight >= 0):
             raise ValueError(f"PaletteNet: palette_weight must be a number >= 0, got {palette_weight!r}.")
-        self.config = {"name": "palette", "width": width, "palette_weight": float(palette_weight)}
+        if not (isinstance(recolour, (int, float)) and 0 <= recolour <= 1):
+            raise ValueError(f"PaletteNet: recolour must be a share in [0, 1], got {recolour!r}.")
+        self.config = {"name": "palette", "width": width, "palette_weight": float(palette_weight),
+                       "recolour": float(recolour)}
         self.palette_weight = float(palette_weight)
+        self.recolour = float(recolour)
         self.trunk = Trunk(width)
         c_low, c_high, hidden = self.trunk.out_channels, 4 * width, 16 * width
         # the histogram network: "a fully connected layer, passing output to a linear classification layer"
@@ -175,11 +190,24 @@ class PaletteNet(nn.Module):
         parts : also return a dict of the two terms (detached, still on the device)
 
         The true histograms come from :func:`colorlab.palette.fast_histogram` (no host sync on a GPU);
-        a horizontally flipped image has the same histogram, so flips need no care.
+        a horizontally flipped image has the same histogram, so flips need no care. A ``recolour``
+        share of the images is hue-rotated for the colorizer (a random angle each, drawn from
+        torch's global generator on ab's device); the estimator's target stays the true histogram.
         """
-        hist = fast_histogram(denormalize_ab(ab.detach().float()))
-        out, logits = (self if net is None else net)(l, palette=hist, return_logits=True)
-        colour = F.mse_loss(out.float(), ab) if loss_fn is None else loss_fn(out.float(), ab)
+        ab = ab.float()
+        hist = fast_histogram(denormalize_ab(ab.detach()))
+        given_ab, given_hist = ab, hist
+        if self.recolour > 0:
+            n = ab.shape[0]
+            angle = torch.rand(n, device=ab.device) * (2 * math.pi)
+            angle = torch.where(torch.rand(n, device=ab.device) < self.recolour, angle, torch.zeros_like(angle))
+            cos, sin = angle.cos()[:, None, None], angle.sin()[:, None, None]
+            a, b = ab[:, 0], ab[:, 1]
+            # |ab| stays what it was; the clamp only trims corners that tanh cannot reach anyway
+            given_ab = torch.stack([cos * a - sin * b, sin * a + cos * b], dim=1).clamp(-1, 1)
+            given_hist = fast_histogram(denormalize_ab(given_ab.detach()))
+        out, logits = (self if net is None else net)(l, palette=given_hist, return_logits=True)
+        colour = F.mse_loss(out.float(), given_ab) if loss_fn is None else loss_fn(out.float(), given_ab)
         bce = F.binary_cross_entropy_with_logits(logits.float(), hist)
         loss = colour + self.palette_weight * bce
         if parts:
