@@ -86,3 +86,19 @@ def seed_everything(seed: int) -> None:
     random.seed(int(seed))
     np.random.seed(int(seed) % 2**32)
     torch.manual_seed(int(seed))
+
+
+def fast_bf16(device: torch.device | str) -> bool:
+    """Whether bf16 autocast speeds up convolutions on ``device``.
+
+    True on CUDA GPUs that support bf16 and on CPUs with native bf16 arithmetic
+    (AVX-512 BF16 or AMX); False elsewhere (Apple MPS, older CPUs), where bf16 is
+    emulated and slower than float32.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+    return False

@@ -1,0 +1,284 @@
+"""One results table for the whole course: every method, every measure, each with a 95 % interval.
+
+The notebooks, ``colorlab evaluate`` and the demo all score colorizations the same way:
+:func:`image_scores` gives one value per held-out image for each measure, and a
+:class:`ResultsTable` holds those values for every method, prints the means with
+their bootstrap intervals, and answers whether an ordering a paper reports holds here.
+
+==============  =======================================================  ==================
+measure         what (one value per image)                               better
+==============  =======================================================  ==================
+uv_loss         squared U, V error / (2 W H), Zhu et al. (000)           lower
+auc             area under "ab error within t", t = 0..150 (Zhang)       higher, max 1
+rebalanced_auc  the same, each pixel weighted by 1 / prior of its true   higher, max 1
+                colour's bin (the prior of the training images)
+colorfulness    Hasler and Suesstrunk, 0-255 scale                        closer to the truth
+semantic        1 if the judge classifies the image right, else 0 (003)  higher
+==============  =======================================================  ==================
+
+**Intervals.** The 95 % interval of a mean is a percentile bootstrap over the held-out
+images (1000 resamples, a fixed seed). Every method is scored on the *same* images, so
+whether A beats B is decided by the interval of the paired difference A - B (the same
+resamples for both): it excludes 0 -> the ordering ``agrees`` or ``DIFFERS``; it contains
+0 -> ``within noise``. Two methods whose own intervals overlap can still be told apart
+this way, because most of each interval is the spread of the images, shared by both.
+
+An interval says how much the number would move with other images *of the same kind*.
+On the embedded photos the held-out images are patches of three photos, so the interval
+speaks for those three scenes, not for photos in general.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["Measure", "MEASURES", "image_scores", "ResultsTable", "Claim", "GRAY", "TRUTH",
+           "AGREES", "DIFFERS", "WITHIN_NOISE"]
+
+GRAY = "gray"  # the gray output: the photo's own L with a = b = 0 (000's baseline)
+TRUTH = "truth"
+AGREES, DIFFERS, WITHIN_NOISE = "agrees", "DIFFERS", "within noise"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A column of the table: its key, its title, which way is better, and the decimals shown."""
+
+    key: str
+    title: str
+    better: str  # "lower", "higher" or "truth" (closest to the truth's value)
+    digits: int
+
+
+MEASURES = {m.key: m for m in (
+    Measure("uv_loss", "UV loss", "lower", 5),
+    Measure("auc", "AuC", "higher", 3),
+    Measure("rebalanced_auc", "rebal. AuC", "higher", 3),
+    Measure("colorfulness", "colorfulness", "truth", 1),
+    Measure("semantic", "semantic", "higher", 3),
+)}
+
+
+@torch.no_grad()
+def image_scores(rgb: torch.Tensor, truth: torch.Tensor, prior: torch.Tensor | None = None, judge=None,
+                 labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """Every measure of the course, one value per image: a dict key -> float64 (N,) on the CPU.
+
+    Parameters
+    ----------
+    rgb, truth : float (N,3,H,W) in [0, 1], the colorization and the true image, on one device.
+        ab is taken from the displayed RGB (after clipping to the gamut), as a viewer sees it.
+    prior : float (313,) or None
+        The class prior of the training images (:func:`colorlab.train.prior_of`); None leaves out
+        the rebalanced AuC.
+    judge, labels : a :class:`colorlab.semantic.SemanticClassifier` and int64 (N,) labels, or None
+        With both, ``"semantic"`` is 1.0 where the judge is right.
+    """
+    from .color import rgb_to_l_ab
+    from .metrics import auc, colorfulness, rebalanced_auc, uv_loss
+    from .semantic import correct
+
+    if rgb.shape != truth.shape:
+        raise ValueError(f"image_scores: rgb and truth must have the same shape, got {tuple(rgb.shape)} and "
+                         f"{tuple(truth.shape)}.")
+    _, ab = rgb_to_l_ab(rgb)
+    _, true_ab = rgb_to_l_ab(truth)
+    scores = {"uv_loss": uv_loss(rgb, truth, reduction="none"), "auc": auc(ab, true_ab, reduction="none")}
+    if prior is not None:
+        scores["rebalanced_auc"] = rebalanced_auc(ab, true_ab, prior.to(ab.device), reduction="none")
+    scores["colorfulness"] = colorfulness(rgb, reduction="none")
+    if judge is not None and labels is not None:
+        scores["semantic"] = correct(judge, rgb, labels)
+    return {k: v.detach().to("cpu", torch.float64) for k, v in scores.items()}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An ordering a paper reports: ``first`` is ``direction`` ("higher" or "lower") than ``second``."""
+
+    source: str  # who reports it: "Zhu et al. (000)"
+    first: str
+    direction: str
+    second: str
+    measure: str
+
+    def text(self) -> str:
+        word = {"uv_loss": {"lower": "beats", "higher": "loses to"},
+                "colorfulness": {"higher": "is more colourful than", "lower": "is less colourful than"}}
+        verb = word.get(self.measure, {}).get(self.direction) or (
+            "beats" if self.direction == MEASURES[self.measure].better else "loses to")
+        return f"{self.source}: {self.first} {verb} {self.second} in {MEASURES[self.measure].title}"
+
+
+class ResultsTable:
+    """Per-image scores of several methods on the same held-out images, with bootstrap intervals.
+
+    ``add(method, scores)`` takes the dict of :func:`image_scores`; calling it again for the
+    same method appends (a data set scored batch by batch). Every method must end with the
+    same images. ``note(method, text)`` adds a footnote (a run cut short, where a network
+    came from).
+    """
+
+    def __init__(self, resamples: int = 1000, confidence: float = 0.95, seed: int = 0):
+        if not 0 < confidence < 1:
+            raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}.")
+        self.resamples, self.confidence, self.seed = int(resamples), float(confidence), int(seed)
+        self._parts: dict[str, dict[str, list[torch.Tensor]]] = {}
+        self._scores: dict[str, dict[str, torch.Tensor]] | None = None
+        self._weights: torch.Tensor | None = None
+        self.notes: dict[str, list[str]] = {}
+
+    # -- filling
+    def add(self, method: str, scores: dict[str, torch.Tensor]) -> "ResultsTable":
+        unknown = set(scores) - set(MEASURES)
+        if unknown:
+            raise ValueError(f"ResultsTable.add: unknown measures {sorted(unknown)}; known: {list(MEASURES)}.")
+        parts = self._parts.setdefault(method, {})
+        for key, values in scores.items():
+            parts.setdefault(key, []).append(torch.as_tensor(values, dtype=torch.float64).reshape(-1).cpu())
+        self._scores, self._weights = None, None
+        return self
+
+    def note(self, method: str, text: str) -> None:
+        self.notes.setdefault(method, []).append(text)
+
+    @property
+    def methods(self) -> list[str]:
+        return list(self._parts)
+
+    @property
+    def scores(self) -> dict[str, dict[str, torch.Tensor]]:
+        if self._scores is None:
+            self._scores = {m: {k: torch.cat(v) for k, v in parts.items()} for m, parts in self._parts.items()}
+            sizes = {len(v) for parts in self._scores.values() for v in parts.values()}
+            if len(sizes) > 1:
+                raise ValueError(f"ResultsTable: the methods were scored on different numbers of images "
+                                 f"({sorted(sizes)}); score every method on the same held-out images.")
+        return self._scores
+
+    @property
+    def n(self) -> int:
+        return next((len(v) for parts in self.scores.values() for v in parts.values()), 0)
+
+    def measures(self) -> list[str]:
+        present = {k for parts in self.scores.values() for k in parts}
+        return [k for k in MEASURES if k in present]
+
+    # -- statistics
+    def _bootstrap(self) -> torch.Tensor:
+        """(resamples, n) counts: how often each image is drawn in each resample; shared by every method."""
+        if self._weights is None:
+            n = self.n
+            if n < 2:
+                raise ValueError(f"ResultsTable: an interval needs at least 2 images, got {n}.")
+            generator = torch.Generator().manual_seed(self.seed)
+            draws = torch.randint(0, n, (self.resamples, n), generator=generator)
+            self._weights = torch.zeros(self.resamples, n, dtype=torch.float64).scatter_add_(
+                1, draws, torch.ones(self.resamples, n, dtype=torch.float64))
+        return self._weights
+
+    def _values(self, method: str, key: str) -> torch.Tensor:
+        if method not in self.scores:
+            raise KeyError(f"no method {method!r} in the table; it has {', '.join(self.methods)}.")
+        if key not in self.scores[method]:
+            raise KeyError(f"{method!r} has no {key!r} score (it has {', '.join(self.scores[method])}).")
+        return self.scores[method][key]
+
+    def _interval(self, values: torch.Tensor) -> tuple[float, float]:
+        means = self._bootstrap() @ values / len(values)
+        tail = (1 - self.confidence) / 2
+        lo, hi = torch.quantile(means, torch.tensor([tail, 1 - tail], dtype=torch.float64)).tolist()
+        return lo, hi
+
+    def mean(self, method: str, key: str) -> float:
+        return float(self._values(method, key).mean())
+
+    def interval(self, method: str, key: str) -> tuple[float, float]:
+        """The bootstrap interval (lo, hi) of ``method``'s mean ``key``."""
+        return self._interval(self._values(method, key))
+
+    def difference(self, first: str, second: str, key: str) -> tuple[float, float, float]:
+        """``first - second`` in mean ``key`` and its paired bootstrap interval: (difference, lo, hi)."""
+        d = self._values(first, key) - self._values(second, key)
+        return (float(d.mean()), *self._interval(d))
+
+    def verdict(self, claim: Claim) -> str:
+        """:data:`AGREES`, :data:`DIFFERS` or :data:`WITHIN_NOISE`: the claim against the paired interval."""
+        if claim.direction not in ("higher", "lower"):
+            raise ValueError(f"a claim's direction is 'higher' or 'lower', got {claim.direction!r}.")
+        _, lo, hi = self.difference(claim.first, claim.second, claim.measure)
+        if lo <= 0 <= hi:
+            return WITHIN_NOISE
+        holds = lo > 0 if claim.direction == "higher" else hi < 0
+        return AGREES if holds else DIFFERS
+
+    def check(self, claims) -> list[tuple[Claim, str]]:
+        """Each claim with its verdict, printed as one line each: verdict, claim, the difference and its interval."""
+        out = []
+        for claim in claims:
+            verdict = self.verdict(claim)
+            d, lo, hi = self.difference(claim.first, claim.second, claim.measure)
+            digits = MEASURES[claim.measure].digits + 1
+            print(f"{verdict:<12}  {claim.text()}  (difference {d:+.{digits}f}, 95% interval "
+                  f"[{lo:+.{digits}f}, {hi:+.{digits}f}])")
+            out.append((claim, verdict))
+        return out
+
+    # -- output
+    def cell(self, method: str, key: str) -> str:
+        if key not in self.scores.get(method, {}):
+            return "-"
+        digits = MEASURES[key].digits
+        lo, hi = self.interval(method, key)
+        return f"{self.mean(method, key):.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+    def format(self, markdown: bool = False) -> str:
+        """The table as text: each cell "mean [lo, hi]"; footnotes for the methods that have notes."""
+        keys = self.measures()
+        names = [f"{m} ({i})" if m in self.notes else m for m, i in zip(self.methods, self._note_marks())]
+        head = ["method"] + [MEASURES[k].title for k in keys]
+        body = [[name] + [self.cell(m, k) for k in keys] for name, m in zip(names, self.methods)]
+        if markdown:
+            lines = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * len(keys)]
+            lines += ["| " + " | ".join(row) + " |" for row in body]
+        else:
+            widths = [max(len(r[i]) for r in [head] + body) for i in range(len(head))]
+            lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                     for r in [head] + body]
+        lines.append(f"{self.n} held-out images; [lo, hi] is the {self.confidence:.0%} bootstrap interval "
+                     f"({self.resamples} resamples over the images).")
+        for method, mark in zip(self.methods, self._note_marks()):
+            if mark:
+                lines.append(f"({mark}) {method}: " + "; ".join(self.notes[method]))
+        return "\n".join(lines)
+
+    def _note_marks(self) -> list[str]:
+        marks, count = [], 0
+        for method in self.methods:
+            if method in self.notes:
+                count += 1
+                marks.append(str(count))
+            else:
+                marks.append("")
+        return marks
+
+    def __str__(self) -> str:
+        return self.format()
+
+    def _repr_markdown_(self) -> str:  # JupyterLab shows the table as a table
+        return self.format(markdown=True)
+
+    def to_dict(self) -> dict:
+        """Plain values for JSON: per method and measure, the mean and the interval."""
+        rows = []
+        for method in self.methods:
+            row = {"method": method, "notes": self.notes.get(method, [])}
+            for key in self.scores[method]:
+                lo, hi = self.interval(method, key)
+                mean = self.mean(method, key)
+                row[key] = {"mean": mean if math.isfinite(mean) else None, "lo": lo, "hi": hi}
+            rows.append(row)
+        return {"images": self.n, "confidence": self.confidence, "resamples": self.resamples, "rows": rows}
