@@ -5,20 +5,29 @@ Three sources, one format. Every loader returns ``torch.uint8`` images of shape
 [0, 1], the input of :mod:`colorlab.color`, and :class:`LabPairs` turns them
 into the normalised (L, ab) pairs the models train on.
 
-=============  ===================================================  ==========================
-source         what                                                 functions
-=============  ===================================================  ==========================
-samples        11 colour photos shipped inside scikit-image,        :func:`embedded_photos`,
-               scikit-learn and matplotlib; no download ever        :func:`random_patches`
-cifar10        CIFAR-10, binary version, from data_scripts          :func:`load_cifar10`
-any folder     your own photos, COCO, Places365, ...                :func:`load_folder`
-=============  ===================================================  ==========================
+================  ================================================  ===============================
+source            what                                              functions
+================  ================================================  ===============================
+samples           8 colour photos of the world shipped inside       :func:`embedded_photos`,
+                  scikit-image, scikit-learn and matplotlib;        :func:`random_patches`
+                  no download ever
+cifar10           CIFAR-10: the official binary version from        :func:`load_cifar10`,
+                  data_scripts, or a copy in class folders          :func:`find_cifar10`
+labelled folder   ``train/<class>/`` and ``test/<class>/`` folders  :func:`load_labelled_folder`
+                  of photos: Places365, your own classes, the
+                  JPEG copy of CIFAR-10
+any folder        your own photos, COCO, ... (no labels)            :func:`load_folder`
+================  ================================================  ===============================
 
-:func:`load_images` is the single entry point the notebooks use.
+:func:`load_images` is the single entry point the notebooks use; :func:`resolve_dataset`
+turns ``"auto"`` into ``"cifar10"`` where CIFAR-10 is on disk, else ``"samples"``, and
+:func:`classes_of` names the classes a source's labels index.
 
 The embedded photos are split into train and test as whole photos, never as
 patches of one photo on both sides, so a test score measures colouring a scene
-the model has not seen.
+the model has not seen. Three more embedded images (:data:`CURIOSITIES`: a retina, the
+Hubble deep field, a stained tissue section) are scientific images, not photos of the
+world; they are in neither split, but :func:`load_photo` reads them too.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from .color import normalize_ab, normalize_l, rgb_to_l_ab
 
 __all__ = [
     "EMBEDDED_PHOTOS",
+    "CURIOSITIES",
     "TRAIN_PHOTOS",
     "TEST_PHOTOS",
     "CIFAR10_CLASSES",
@@ -49,9 +59,16 @@ __all__ = [
     "random_patches",
     "to_float_image",
     "load_cifar10",
+    "find_cifar10",
     "load_image",
     "load_folder",
+    "is_labelled_folder",
+    "load_labelled_folder",
     "load_images",
+    "resolve_dataset",
+    "has_labels",
+    "classes_of",
+    "data_root",
 ]
 
 # ------------------------------------------------------------ embedded photos
@@ -97,13 +114,19 @@ EMBEDDED_PHOTOS = {
     "chelsea": _skimage("chelsea"),
     "coffee": _skimage("coffee"),
     "rocket": _skimage("rocket"),
-    "retina": _skimage("retina"),
-    "hubble_deep_field": _skimage("hubble_deep_field"),
-    "immunohistochemistry": _skimage("immunohistochemistry"),
     "motorcycle": _stereo_motorcycle_left,
     "china": _sklearn("china.jpg"),
     "flower": _sklearn("flower.jpg"),
     "grace_hopper": _grace_hopper,
+}
+
+# Scientific images that also ship with scikit-image: a fundus photograph, a telescope's deep field and a
+# stained tissue section. Their colours are a camera's or a stain's, not the world's, so a colorizer
+# trained or tested on them learns about neither; notebook 00 shows them as a curiosity.
+CURIOSITIES = {
+    "retina": _skimage("retina"),
+    "hubble_deep_field": _skimage("hubble_deep_field"),
+    "immunohistochemistry": _skimage("immunohistochemistry"),
 }
 
 # Whole photos, fixed once: a cat, a cup and a flower are kinds of scene the training photos do not show.
@@ -112,23 +135,29 @@ TRAIN_PHOTOS = tuple(name for name in EMBEDDED_PHOTOS if name not in TEST_PHOTOS
 
 
 def load_photo(name: str) -> np.ndarray:
-    """One embedded photo by name, as a uint8 array of shape (H,W,3), values 0-255.
+    """One embedded photo or curiosity by name, as a uint8 array of shape (H,W,3), values 0-255.
 
-    ``name`` is a key of :data:`EMBEDDED_PHOTOS`; an unknown name is a ValueError listing the valid ones.
+    ``name`` is a key of :data:`EMBEDDED_PHOTOS` or :data:`CURIOSITIES`; an unknown name is a
+    ValueError listing the valid ones.
     """
-    if name not in EMBEDDED_PHOTOS:
-        raise ValueError(f"unknown embedded photo {name!r}; expected one of {', '.join(EMBEDDED_PHOTOS)}.")
-    return load_image(EMBEDDED_PHOTOS[name]())
+    loader = EMBEDDED_PHOTOS.get(name) or CURIOSITIES.get(name)
+    if loader is None:
+        raise ValueError(f"unknown embedded photo {name!r}; expected one of "
+                         f"{', '.join([*EMBEDDED_PHOTOS, *CURIOSITIES])}.")
+    return load_image(loader())
 
 
 def embedded_photos(split: str = "train") -> dict[str, np.ndarray]:
-    """The embedded photos of one split: ``"train"`` (8 photos), ``"test"`` (3) or ``"all"`` (11).
+    """The embedded photos of one split: ``"train"`` (5 photos), ``"test"`` (3), ``"all"`` (those 8),
+    or ``"curiosities"`` (the 3 scientific images of :data:`CURIOSITIES`, in no split).
 
-    Returns a dict name -> uint8 (H,W,3) array, in the order of :data:`TRAIN_PHOTOS` / :data:`TEST_PHOTOS`.
+    Returns a dict name -> uint8 (H,W,3) array, values 0-255, in the order of :data:`TRAIN_PHOTOS`,
+    :data:`TEST_PHOTOS`, :data:`EMBEDDED_PHOTOS` or :data:`CURIOSITIES`.
     """
-    names = {"train": TRAIN_PHOTOS, "test": TEST_PHOTOS, "all": tuple(EMBEDDED_PHOTOS)}
+    names = {"train": TRAIN_PHOTOS, "test": TEST_PHOTOS, "all": tuple(EMBEDDED_PHOTOS),
+             "curiosities": tuple(CURIOSITIES)}
     if split not in names:
-        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}.")
+        raise ValueError(f"split must be 'train', 'test', 'all' or 'curiosities', got {split!r}.")
     return {name: load_photo(name) for name in names[split]}
 
 
@@ -180,7 +209,7 @@ def random_patches(photos, size: int, count: int, seed: int, flip: bool = True,
 
     Notes
     -----
-    Each patch picks a photo uniformly at random, whatever its size (so a large photo such as retina
+    Each patch picks a photo uniformly at random, whatever its size (so a large photo such as the motorcycle
     does not dominate), then a top-left corner uniformly among all positions where the patch fits.
     The random draws do not depend on ``flip``: the same seed gives the same crops with ``flip``
     on or off, only mirrored.
@@ -471,15 +500,21 @@ def _image_files(folder, recursive: bool) -> tuple[Path, list[Path]]:
         raise FileNotFoundError(f"no such folder: {folder}")
     if not folder.is_dir():
         raise ValueError(f"expected a folder of photos, got a file: {folder}")
-    candidates = folder.rglob("*") if recursive else folder.glob("*")
-    files = [
-        p for p in candidates
-        if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
-        # hidden files (macOS '._x.jpg' forks, checkpoints) are never photos
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    ]
+    # os.scandir, not Path.rglob: listing CIFAR-10's 50,000 files takes 0.1 s instead of 1 s of pathlib overhead.
+    found, pending = [], [("", str(folder))]
+    while pending:
+        prefix, where = pending.pop()
+        with os.scandir(where) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):  # hidden files (macOS '._x.jpg' forks, checkpoints) are never photos
+                    continue
+                if recursive and entry.is_dir(follow_symlinks=False):
+                    pending.append((f"{prefix}{entry.name}/", entry.path))
+                elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS and entry.is_file():
+                    found.append((f"{prefix}{entry.name}", entry.path))
     # Sorting by the relative POSIX path gives the same order on every system.
-    return folder, sorted(files, key=lambda p: p.relative_to(folder).as_posix())
+    found.sort()
+    return folder, [Path(path) for _, path in found]
 
 
 def _square(photo_rgb: np.ndarray, size: int) -> np.ndarray:
@@ -546,6 +581,155 @@ def load_folder(folder, size: int, recursive: bool = True, limit: int | None = N
         limit = _positive_int(limit, "limit")
     folder, files = _image_files(folder, recursive)
     return _load_files(folder, files, size, limit, "load_folder")
+
+
+# ---------------------------------------------------------- labelled folders
+
+SPLITS = ("train", "test")
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    """The visible sub-folders of ``folder``, sorted by name (code point order, the same on every system)."""
+    return sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
+
+
+def is_labelled_folder(path) -> bool:
+    """Whether ``path`` is a labelled folder: a folder whose ``train/`` holds one sub-folder per class.
+
+    That is how Places365, a folder of your own classes and the JPEG copy of CIFAR-10 are laid out::
+
+        path/train/<class>/*.jpg    path/test/<class>/*.jpg
+
+    Only ``train/`` and its sub-folders are looked at (no file is listed), so this is cheap; a
+    missing ``test/`` or an empty class is reported by :func:`load_labelled_folder`, not here.
+    Anything that is not an existing folder (a string such as ``"samples"`` that names none, a
+    number) gives False, never an error.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        return False
+    train = Path(path).expanduser() / "train"
+    try:
+        return train.is_dir() and bool(_subfolders(train))
+    except OSError:  # unreadable: not something we can load either
+        return False
+
+
+_LAYOUT = "train/<class>/ and test/<class>/ folders of images (one folder per class, the same classes in both)"
+
+
+def _labelled_classes(root: Path) -> tuple[str, ...]:
+    """The class names of a labelled folder: the sub-folders of train/, checked against those of test/."""
+    if not root.exists():
+        raise FileNotFoundError(f"no such folder: {root}")
+    if not root.is_dir():
+        raise ValueError(f"expected a labelled folder ({_LAYOUT}), got a file: {root}")
+    train = root / "train"
+    if not train.is_dir():
+        raise FileNotFoundError(f"{root} is not a labelled folder: it has no train/ sub-folder. Expected {_LAYOUT}. "
+                                f"A folder of photos without classes works too, as load_images(folder) (no labels).")
+    classes = tuple(p.name for p in _subfolders(train))
+    if not classes:
+        raise ValueError(f"{train} has no class sub-folders. Expected {_LAYOUT}; put each class's images in "
+                         f"train/<class>/.")
+    test = root / "test"
+    if test.is_dir():
+        extra = [p.name for p in _subfolders(test) if p.name not in classes]
+        if extra:
+            raise ValueError(f"{test} has class folder(s) that {train} lacks: {', '.join(extra)} (train has "
+                             f"{', '.join(classes)}). A label must mean the same class in both splits: rename the "
+                             f"folder, or add train/{extra[0]}/ with training images of that class.")
+    return classes
+
+
+def _labelled_files(root: Path, split: str) -> tuple[Path, tuple[str, ...], list[list[Path]]]:
+    """(root/split, the classes, each class's image files in sorted order; [] for a class test/ lacks)."""
+    classes = _labelled_classes(root)
+    folder = root / split
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{root} has train/ but no {split}/ folder. Expected {_LAYOUT}: move some images of "
+                                f"each class into {split}/<class>/, or use a folder without a train/ sub-folder, "
+                                f"which load_images splits by a hash of the file names (without labels).")
+    loose = [p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+             and not p.name.startswith(".")]
+    if loose:
+        raise ValueError(f"{folder} holds {len(loose)} image file(s) outside any class folder "
+                         f"(e.g. {sorted(loose)[0]}); "
+                         f"their class is unknown. Move each into {split}/<class>/.")
+    per_class = []
+    for name in classes:
+        if not (folder / name).is_dir():
+            per_class.append([])  # a test split may lack a class; its label still means the same
+            continue
+        _, files = _image_files(folder / name, recursive=True)
+        if not files:
+            raise ValueError(f"class folder {folder / name} holds no image files ({', '.join(IMAGE_EXTENSIONS)}). "
+                             f"Add images of class {name!r}, or remove the folder (in train/, that removes the class).")
+        per_class.append(files)
+    if not any(per_class):
+        raise ValueError(f"{folder} has none of the class folders of train/ ({', '.join(classes)}). "
+                         f"Expected {_LAYOUT}.")
+    return folder, classes, per_class
+
+
+def load_labelled_folder(root, split: str = "train", size: int = 32, count: int | None = None,
+                         seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
+    """The images of one split of a labelled folder, with their class labels.
+
+    Parameters
+    ----------
+    root : str or Path
+        A folder holding ``train/<class>/`` and ``test/<class>/`` (see :func:`is_labelled_folder`).
+        The classes are the sorted names of the sub-folders of ``train/``; ``test/`` may lack a class
+        but may not add one (ValueError). Image files may sit in sub-folders of a class folder.
+    split : ``"train"`` or ``"test"``
+    size : int
+        Side of the square images: each photo is resized (Lanczos) so its shorter side is ``size``
+        and centre-cropped, as :func:`load_folder` does. A photo already ``size`` x ``size`` (CIFAR-10
+        at 32) is kept pixel for pixel.
+    count : int or None
+        How many images. None: every image of the split. Otherwise a class-balanced selection, and
+        only those files are decoded: each class's sorted file list is shuffled (seeded), the classes
+        take turns in a seeded order, one image each per turn, until ``count`` images were read, so the
+        class counts differ by at most one (a class that runs out drops out of the turns). A split
+        with fewer images gives them all.
+    seed : int
+        Seed of a private ``numpy.random.default_rng`` for the selection and the order; the same seed
+        gives the same images in the same order.
+
+    Returns
+    -------
+    images : torch.uint8 (N,3,size,size), RGB 0-255
+    labels : torch.int64 (N,), indices into ``classes``
+    classes : tuple of str, the class names
+
+    The images come in a seeded random order, never sorted by class, so that any slice or batch
+    holds a mix of classes. Unreadable files are skipped with one warning (as in
+    :func:`load_folder`); the next file of the turn order takes their place.
+    A missing folder is a FileNotFoundError; a malformed one a ValueError that says what to fix.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}.")
+    size = _positive_int(size, "size")
+    if count is not None:
+        count = _positive_int(count, "count")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an integer, got {seed!r}.")
+    if not isinstance(root, (str, os.PathLike)):
+        raise ValueError(f"root must be a folder path, got {describe(root)}.")
+    folder, classes, per_class = _labelled_files(Path(root).expanduser(), split)
+
+    rng = np.random.default_rng(int(seed))
+    shuffled = [[files[i] for i in rng.permutation(len(files))] for files in per_class]
+    turns = rng.permutation(len(classes))
+    # Listing every path in turn order is cheap; decoding them is not, so _load_files stops at `count`.
+    ordered = [(shuffled[k][rank], k) for rank in range(max(map(len, shuffled))) for k in turns
+               if rank < len(shuffled[k])]
+    label_of = dict(ordered)
+    photos = _load_files(folder, [path for path, _ in ordered], size, count,
+                         f"load_labelled_folder({str(root)!r}, split={split!r})")
+    labels = torch.tensor([label_of[path] for path in photos.paths], dtype=torch.int64)
+    mixed = torch.from_numpy(rng.permutation(len(labels)))
+    return photos.images[mixed].contiguous(), labels[mixed], classes
 
 
 # ------------------------------------------------------------- (L, ab) pairs
@@ -693,6 +877,114 @@ def data_root() -> Path:
     return here / "data"
 
 
+_CIFAR_FOLDER_NAMES = ("cifar10", "cifar10-jpeg")  # a copy in class folders, under data_root()
+
+
+def find_cifar10(root=None) -> tuple[str, Path] | None:
+    """Where CIFAR-10 is on disk: ``("binary", folder of the .bin files)``, ``("folder", labelled folder)`` or None.
+
+    ``root`` (str or Path; None means :func:`data_root`) is searched for, in this order:
+
+    1. the official binary version, ``root/cifar-10-batches-bin/`` with all six files
+       ``data_batch_1.bin`` .. ``data_batch_5.bin`` and ``test_batch.bin`` (or ``root`` itself holding them),
+       as ``python data_scripts/get_cifar10.py`` or ``data_scripts/cifar10_from_jpeg.py`` write it;
+    2. a copy in class folders, ``root/cifar10/`` or ``root/cifar10-jpeg/`` holding ``train/<class>/``
+       (see :func:`is_labelled_folder`), as ``cifar10_from_jpeg.py --layout folder`` writes it.
+
+    Only names are checked, no file is read: a damaged file is reported when it is loaded.
+    """
+    root = data_root() if root is None else Path(root).expanduser()
+    folder, _ = _cifar_folder(root)
+    if all((folder / name).is_file() for name in _CIFAR_FILES["train"] + _CIFAR_FILES["test"]):
+        return "binary", folder
+    for name in _CIFAR_FOLDER_NAMES:
+        if is_labelled_folder(root / name):
+            return "folder", root / name
+    return None
+
+
+def _cifar10_not_found(root: Path, split: str) -> FileNotFoundError:
+    folder, dest = _cifar_folder(root)
+    missing = [name for name in _CIFAR_FILES[split] if not (folder / name).is_file()]
+    partly = f" ({', '.join(missing)} missing there)" if len(missing) < len(_CIFAR_FILES[split]) else ""
+    return FileNotFoundError(
+        f"CIFAR-10 not found in {root} (data_root(): ${DATA_ENV_VAR}, else the nearest data/ folder): neither the "
+        f"official binary files in {folder}{partly} nor a labelled folder "
+        f"{root / _CIFAR_FOLDER_NAMES[0]}/train/<class>/. "
+        f"Download the binary version with: python data_scripts/get_cifar10.py --dest {dest}  (170 MB), or set "
+        f"{DATA_ENV_VAR} to the folder that holds it.")
+
+
+def _load_cifar10_anywhere(split: str, count: int | None, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    root = data_root()
+    found = find_cifar10(root)
+    if found is None:
+        folder, _ = _cifar_folder(root)
+        if all((folder / name).is_file() for name in _CIFAR_FILES[split]):
+            found = ("binary", folder)  # this split is complete although the other is not
+        else:
+            raise _cifar10_not_found(root, split)
+    layout, where = found
+    if layout == "binary":
+        images, labels = load_cifar10(where, split)
+        if count is not None:
+            # The official files are in a random order, so the first `count` images are a fair sample.
+            images, labels = images[:count].clone(), labels[:count].clone()
+        return images, labels
+    images, labels, classes = load_labelled_folder(where, split, size=32, count=count, seed=seed)
+    if classes != CIFAR10_CLASSES:
+        raise ValueError(f"{where} is read as CIFAR-10, but its class folders are {', '.join(classes)}, not CIFAR-10's "
+                         f"{', '.join(CIFAR10_CLASSES)}, so its labels would mean other classes. Rename the folder "
+                         f"and pass it as a dataset of its own, or get CIFAR-10 with "
+                         f"python data_scripts/get_cifar10.py.")
+    if images.shape[2:] != (32, 32):
+        raise ValueError(f"{where}: CIFAR-10 images are 32x32, got {tuple(images.shape[2:])}.")
+    return images, labels
+
+
+def resolve_dataset(dataset):
+    """``"auto"`` -> ``"cifar10"`` when :func:`find_cifar10` finds it under :func:`data_root`, else ``"samples"``.
+
+    Any other value (``"samples"``, ``"cifar10"``, a folder path) is returned as it is, unchecked.
+    """
+    if isinstance(dataset, str) and dataset == "auto":
+        return "cifar10" if find_cifar10() is not None else "samples"
+    return dataset
+
+
+def has_labels(source) -> bool:
+    """Whether :func:`load_images` can return labels for ``source``: True for ``"samples"``, ``"cifar10"``,
+    ``"auto"`` and a labelled folder (:func:`is_labelled_folder`), False for a plain folder of photos."""
+    if isinstance(source, str) and source in ("samples", "cifar10", "auto"):
+        return True
+    return is_labelled_folder(source)
+
+
+def classes_of(source, split: str = "test") -> tuple[str, ...]:
+    """The names that the labels of ``load_images(source, split, labels=True)`` index, as a tuple of str.
+
+    - ``"cifar10"``: :data:`CIFAR10_CLASSES` (either layout);
+    - ``"samples"``: the photos a patch is cut from, :data:`TEST_PHOTOS` for ``split="test"`` (the
+      default, as the semantic test labels the held-out images), :data:`TRAIN_PHOTOS` for ``"train"``;
+    - a labelled folder: its class folders (the sorted sub-folders of ``train/``, the same for both splits);
+    - ``"auto"``: as the source :func:`resolve_dataset` picks.
+
+    A plain folder of photos has no classes (ValueError), and neither has anything else.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}.")
+    source = resolve_dataset(source)
+    if isinstance(source, str) and source == "cifar10":
+        return CIFAR10_CLASSES
+    if isinstance(source, str) and source == "samples":
+        return TEST_PHOTOS if split == "test" else TRAIN_PHOTOS
+    if not isinstance(source, (str, os.PathLike)):
+        raise ValueError(f"source must be 'samples', 'cifar10', 'auto' or a folder path, got {describe(source)}.")
+    if not is_labelled_folder(source):
+        raise ValueError(f"{str(source)!r} is not a labelled folder ({_LAYOUT}), so its photos have no classes.")
+    return _labelled_classes(Path(source).expanduser())
+
+
 def _in_test_split(path: Path, folder: Path) -> bool:
     # A hash of the relative path, not Python's salted hash(): the same file lands in the same split on
     # every run and machine, and adding photos to the folder never moves the old ones across the split.
@@ -705,23 +997,32 @@ def load_images(source, split: str = "train", size: int = 64, count: int | None 
     """Images for a notebook, as torch.uint8 (N,3,size,size), values 0-255.
 
     With ``labels``, returns ``(images, labels)``: torch.int64 (N,) class labels for the semantic
-    test of 003. For ``"samples"`` the label is the photo a patch comes from (an index into
-    :data:`TRAIN_PHOTOS` or :data:`TEST_PHOTOS`), for ``"cifar10"`` the CIFAR-10 class; a folder has
-    no labels (ValueError).
+    test of 003, indices into :func:`classes_of` ``(source, split)``. For ``"samples"`` the label is
+    the photo a patch comes from (an index into :data:`TRAIN_PHOTOS` or :data:`TEST_PHOTOS`), for
+    ``"cifar10"`` the CIFAR-10 class, for a labelled folder its class folder; a plain folder has no
+    labels (ValueError).
 
     Parameters
     ----------
-    source : ``"samples"``, ``"cifar10"``, or a folder path
+    source : ``"samples"``, ``"cifar10"``, ``"auto"``, or a folder path
         - ``"samples"``: ``count`` random patches (default 1000) of the embedded train or test photos
           (:data:`TRAIN_PHOTOS`, :data:`TEST_PHOTOS`). Each photo is first resized so its shorter
           side is ``4 * size`` pixels, but kept between ``size`` and 256 (256 shrinks every photo, and
           a 32 px patch then shows a recognisable part of the scene). Train patches are randomly
           mirrored, test patches are not. Deterministic for a ``seed``.
-        - ``"cifar10"``: :func:`load_cifar10` from :func:`data_root` (``$COLORLAB_DATA``, else the
-          nearest ``data/`` folder); the first ``count`` images if ``count`` is given.
-          CIFAR-10 is 32x32 only: any other ``size`` is a ValueError (enlarged CIFAR images hold no more
-          detail; use the samples or a folder for larger images).
-        - a folder: :func:`load_folder`, split by file: a photo is in the test split when the first
+        - ``"cifar10"``: CIFAR-10 under :func:`data_root` (``$COLORLAB_DATA``, else the nearest ``data/``
+          folder), wherever :func:`find_cifar10` finds it. The official binary files are read by
+          :func:`load_cifar10`, in file order: the first ``count`` images if ``count`` is given (the
+          official files are shuffled, so that is a fair sample). A copy in class folders
+          (``data_root()/cifar10/train/<class>/``) is read by :func:`load_labelled_folder`: a
+          class-balanced, seeded selection of ``count`` images, in a seeded order. CIFAR-10 is 32x32
+          only: any other ``size`` is a ValueError (enlarged CIFAR images hold no more detail; use the
+          samples or a folder for larger images).
+        - ``"auto"``: ``"cifar10"`` where :func:`find_cifar10` finds it, else ``"samples"``
+          (:func:`resolve_dataset`).
+        - a labelled folder (``train/<class>/`` and ``test/<class>/``, :func:`is_labelled_folder`):
+          :func:`load_labelled_folder`, class-balanced when ``count`` is given, in a seeded order.
+        - any other folder: :func:`load_folder`, split by file: a photo is in the test split when the first
           byte of the MD5 of its relative path is divisible by 5 (about 20 % of the photos), else in
           train; the first ``count`` readable photos of the split if ``count`` is given.
     split : ``"train"`` or ``"test"``
@@ -729,13 +1030,15 @@ def load_images(source, split: str = "train", size: int = 64, count: int | None 
         Side of the square images.
     count : int or None
     seed : int
-        Used only by ``"samples"``; the other sources are read in a fixed order.
+        Used by ``"samples"`` and labelled folders (CIFAR-10 in class folders included); the binary
+        CIFAR-10 files and plain folders are read in a fixed order.
     """
-    if split not in ("train", "test"):
+    if split not in SPLITS:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}.")
     size = _positive_int(size, "size")
     if count is not None:
         count = _positive_int(count, "count")
+    source = resolve_dataset(source)
 
     if isinstance(source, str) and source == "samples":
         scale = max(size, min(4 * size, 256))
@@ -746,17 +1049,19 @@ def load_images(source, split: str = "train", size: int = 64, count: int | None 
         if size != 32:
             raise ValueError(f"CIFAR-10 images are 32x32, got size={size}. Use size=32, or the 'samples' or a "
                              f"folder of photos for larger images.")
-        images, classes = load_cifar10(data_root(), split)
-        if count is not None:
-            images, classes = images[:count].clone(), classes[:count].clone()
-        return (images, torch.as_tensor(classes, dtype=torch.int64)) if labels else images
-    if labels:
-        raise ValueError(f"a folder of photos has no labels; the semantic test needs source='samples' or 'cifar10', "
-                         f"got {str(source)!r}.")
+        images, classes = _load_cifar10_anywhere(split, count, seed)
+        return (images, classes) if labels else images
     if not isinstance(source, (str, os.PathLike)):
-        raise ValueError(f"source must be 'samples', 'cifar10' or a folder path, got {describe(source)}.")
+        raise ValueError(f"source must be 'samples', 'cifar10', 'auto' or a folder path, got {describe(source)}.")
+    if is_labelled_folder(source):
+        images, classes, _ = load_labelled_folder(source, split, size=size, count=count, seed=seed)
+        return (images, classes) if labels else images
     if not Path(source).expanduser().exists():
-        raise FileNotFoundError(f"source must be 'samples', 'cifar10' or an existing folder; no such folder: {source}")
+        raise FileNotFoundError(f"source must be 'samples', 'cifar10' or an existing folder (or 'auto'); no such "
+                                f"folder: {source}")
+    if labels:
+        raise ValueError(f"a folder of photos without class folders has no labels; the semantic test needs "
+                         f"source='samples', 'cifar10' or a labelled folder ({_LAYOUT}), got {str(source)!r}.")
     folder, files = _image_files(source, recursive=True)
     wanted = [p for p in files if _in_test_split(p, folder) == (split == "test")]
     if files and not wanted:

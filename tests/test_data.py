@@ -27,12 +27,23 @@ def test_splits_are_disjoint_and_complete():
     assert set(data.TRAIN_PHOTOS).isdisjoint(data.TEST_PHOTOS)
     assert set(data.TRAIN_PHOTOS) | set(data.TEST_PHOTOS) == set(data.EMBEDDED_PHOTOS)
     assert data.TEST_PHOTOS == ("chelsea", "coffee", "flower")
-    assert len(data.EMBEDDED_PHOTOS) == 11
+    assert data.TRAIN_PHOTOS == ("astronaut", "rocket", "motorcycle", "china", "grace_hopper")
     assert not {"cat", "colorwheel", "logo"} & set(data.EMBEDDED_PHOTOS)
 
 
+def test_scientific_images_are_curiosities_in_no_split():
+    assert set(data.CURIOSITIES) == {"retina", "hubble_deep_field", "immunohistochemistry"}
+    assert set(data.CURIOSITIES).isdisjoint(data.EMBEDDED_PHOTOS)
+    assert set(data.CURIOSITIES).isdisjoint(data.TRAIN_PHOTOS + data.TEST_PHOTOS)
+    curiosities = data.embedded_photos("curiosities")
+    assert list(curiosities) == list(data.CURIOSITIES)
+    for name, image in curiosities.items():
+        assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3, name
+        np.testing.assert_array_equal(data.load_photo(name), image)
+
+
 def test_every_embedded_photo_loads_as_uint8_rgb(all_photos):
-    assert list(all_photos) == list(data.EMBEDDED_PHOTOS)
+    assert list(all_photos) == list(data.EMBEDDED_PHOTOS) and len(all_photos) == 8
     for name, photo in all_photos.items():
         assert isinstance(photo, np.ndarray), name
         assert photo.dtype == np.uint8, name
@@ -44,7 +55,7 @@ def test_every_embedded_photo_loads_as_uint8_rgb(all_photos):
 def test_embedded_split_dicts():
     assert tuple(data.embedded_photos("test")) == data.TEST_PHOTOS
     assert tuple(data.embedded_photos()) == data.TRAIN_PHOTOS
-    with pytest.raises(ValueError, match="'train', 'test' or 'all'"):
+    with pytest.raises(ValueError, match="'train', 'test', 'all' or 'curiosities'"):
         data.embedded_photos("validation")
 
 
@@ -58,7 +69,7 @@ def test_motorcycle_is_the_left_view_only():
 
 
 def test_unknown_photo_lists_the_valid_names():
-    with pytest.raises(ValueError, match="unknown embedded photo 'cat'.*astronaut.*grace_hopper"):
+    with pytest.raises(ValueError, match="unknown embedded photo 'cat'.*astronaut.*grace_hopper.*retina"):
         data.load_photo("cat")
 
 
@@ -540,3 +551,156 @@ def test_data_root_finds_the_courses_data_folder_from_a_notebook_folder(tmp_path
     assert data_root() == tmp_path / "data"
     monkeypatch.setenv("COLORLAB_DATA", str(tmp_path / "elsewhere"))
     assert data_root() == tmp_path / "elsewhere"
+
+
+# ---------------------------------------------------------- labelled folders
+
+
+def _labelled(root, counts, size=(12, 10)):
+    """root/<split>/<class>/NN.png, each photo a flat colour (class index * 40, split, image index), so a loaded
+    image tells where it came from. ``counts``: {split: {class: number of photos}}."""
+    for split, classes in counts.items():
+        (root / split).mkdir(parents=True, exist_ok=True)
+        for k, (name, n) in enumerate(sorted(classes.items())):
+            (root / split / name).mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                Image.new("RGB", size, (40 * k, split == "test", i)).save(root / split / name / f"{i:02d}.png")
+    return root
+
+
+def test_labelled_folder_is_recognised_by_its_train_classes(tmp_path):
+    root = _labelled(tmp_path / "set", {"train": {"cat": 1}, "test": {"cat": 1}})
+    assert data.is_labelled_folder(root) and data.is_labelled_folder(str(root))
+    assert data.has_labels(root) and data.classes_of(root) == ("cat",)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    Image.new("RGB", (8, 8)).save(plain / "a.png")
+    (plain / "train").mkdir()  # a train/ without class folders is not enough
+    Image.new("RGB", (8, 8)).save(plain / "train" / "b.png")
+    assert not data.is_labelled_folder(plain) and not data.has_labels(plain)
+    for not_a_folder in ("samples", tmp_path / "missing", 42, None):
+        assert not data.is_labelled_folder(not_a_folder)
+    with pytest.raises(ValueError, match="not a labelled folder.*no classes"):
+        data.classes_of(plain)
+
+
+def test_labelled_folder_reads_every_image_with_its_class_in_a_mixed_order(tmp_path):
+    root = _labelled(tmp_path, {"train": {"dog": 4, "cat": 4, "bird": 4}, "test": {"dog": 2, "cat": 1}})
+    images, labels, classes = data.load_labelled_folder(root, "train", size=8)
+    assert classes == ("bird", "cat", "dog")  # sorted, whatever the order of creation
+    assert images.shape == (12, 3, 8, 8) and images.dtype == torch.uint8 and labels.dtype == torch.int64
+    assert torch.equal(images[:, 0, 0, 0], (labels * 40).to(torch.uint8))  # each image carries its class
+    assert sorted(zip(labels.tolist(), images[:, 2, 0, 0].tolist())) == [(k, i) for k in range(3) for i in range(4)]
+    assert labels.tolist() != sorted(labels.tolist())  # never sorted by class
+    again, again_labels, _ = data.load_labelled_folder(root, "train", size=8)
+    assert torch.equal(again, images) and torch.equal(again_labels, labels)
+    _, other_labels, _ = data.load_labelled_folder(root, "train", size=8, seed=1)
+    assert other_labels.tolist() != labels.tolist()
+    # test/ may lack a class (bird); its labels still index train's classes
+    test, test_labels, test_classes = data.load_labelled_folder(root, "test", size=8)
+    assert test_classes == classes and sorted(test_labels.tolist()) == [1, 2, 2] and (test[:, 1] == 1).all()
+
+
+def test_labelled_folder_count_is_class_balanced_and_decodes_only_those(tmp_path, monkeypatch):
+    root = _labelled(tmp_path, {"train": {"a": 6, "b": 6, "c": 6, "d": 2}, "test": {"a": 1}})
+    opened = []
+    real_open = data._open_rgb
+    monkeypatch.setattr(data, "_open_rgb", lambda path, **kw: opened.append(path) or real_open(path, **kw))
+    _, labels, _ = data.load_labelled_folder(root, "train", size=8, count=8)
+    assert torch.bincount(labels, minlength=4).tolist() == [2, 2, 2, 2] and len(opened) == 8
+    _, labels, _ = data.load_labelled_folder(root, "train", size=8, count=14)
+    assert sorted(torch.bincount(labels, minlength=4).tolist()) == [2, 4, 4, 4]  # d ran out after 2
+    _, labels, _ = data.load_labelled_folder(root, "train", size=8, count=9)
+    assert sorted(torch.bincount(labels, minlength=4).tolist()) == [2, 2, 2, 3]  # at most one apart
+    assert len(data.load_labelled_folder(root, "train", size=8, count=100)[1]) == 20  # all there is
+    # deterministic for a seed
+    first, _, _ = data.load_labelled_folder(root, "train", size=8, count=4, seed=3)
+    assert torch.equal(first, data.load_labelled_folder(root, "train", size=8, count=4, seed=3)[0])
+
+
+def test_labelled_folder_resizes_like_load_folder(tmp_path):
+    root = _labelled(tmp_path, {"train": {"x": 1}, "test": {"x": 1}})
+    photo = np.zeros((20, 60, 3), np.uint8)
+    photo[:, 20:40] = 255
+    Image.fromarray(photo).save(root / "train" / "x" / "00.png")
+    images, _, _ = data.load_labelled_folder(root, "train", size=10)
+    assert torch.equal(images[0], data.load_folder(root / "train" / "x", 10).images[0])
+
+
+def test_labelled_folder_errors_say_what_to_fix(tmp_path):
+    only_train = _labelled(tmp_path / "only_train", {"train": {"cat": 2}})
+    assert data.is_labelled_folder(only_train)
+    with pytest.raises(FileNotFoundError, match=r"has train/ but no test/ folder.*test/<class>/"):
+        data.load_labelled_folder(only_train, "test")
+    with pytest.raises(FileNotFoundError, match="no test/ folder"):
+        data.load_images(only_train, "test", size=8)  # a labelled folder is never split by hash instead
+
+    empty_class = _labelled(tmp_path / "empty_class", {"train": {"cat": 2, "dog": 0}, "test": {"cat": 1}})
+    (empty_class / "train" / "dog" / "notes.txt").write_text("not an image")
+    with pytest.raises(ValueError, match=r"class folder .*dog holds no image files.*Add images of class 'dog'"):
+        data.load_labelled_folder(empty_class, "train")
+
+    mismatch = _labelled(tmp_path / "mismatch", {"train": {"cat": 1}, "test": {"cat": 1, "dgo": 1}})
+    with pytest.raises(ValueError, match=r"test has class folder\(s\) that .*train lacks: dgo \(train has cat\)"):
+        data.load_labelled_folder(mismatch, "train")
+    with pytest.raises(ValueError, match="lacks: dgo"):
+        data.classes_of(mismatch)
+
+    loose = _labelled(tmp_path / "loose", {"train": {"cat": 1}, "test": {"cat": 1}})
+    Image.new("RGB", (8, 8)).save(loose / "test" / "stray.jpg")
+    with pytest.raises(ValueError, match="1 image file.*outside any class folder.*stray.jpg"):
+        data.load_labelled_folder(loose, "test")
+
+    no_classes_in_test = _labelled(tmp_path / "no_test_classes", {"train": {"cat": 1}, "test": {}})
+    with pytest.raises(ValueError, match="none of the class folders of train/"):
+        data.load_labelled_folder(no_classes_in_test, "test")
+
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        data.load_labelled_folder(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="no train/ sub-folder"):
+        data.load_labelled_folder(tmp_path)
+    with pytest.raises(ValueError, match="'train' or 'test'"):
+        data.load_labelled_folder(loose, "val")
+    with pytest.raises(ValueError, match="count must be a positive integer"):
+        data.load_labelled_folder(loose, count=0)
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        data.load_labelled_folder(loose, seed=1.5)
+
+
+def test_load_images_uses_the_classes_of_a_labelled_folder(tmp_path):
+    root = _labelled(tmp_path / "set", {"train": {"cat": 3, "dog": 3}, "test": {"cat": 2, "dog": 2}})
+    images, labels = data.load_images(root, "test", size=8, labels=True)
+    assert images.shape == (4, 3, 8, 8) and sorted(labels.tolist()) == [0, 0, 1, 1]
+    assert (images[:, 1] == 1).all()  # test photos only: no hash split across train and test
+    assert torch.equal(images, data.load_images(str(root), "test", size=8))
+    _, labels = data.load_images(root, "train", size=8, count=4, labels=True)
+    assert sorted(labels.tolist()) == [0, 0, 1, 1]
+    assert data.classes_of(root, "train") == data.classes_of(root) == ("cat", "dog")
+
+
+def test_classes_and_labels_of_the_other_sources(tmp_path):
+    assert data.classes_of("cifar10") == data.CIFAR10_CLASSES
+    assert data.classes_of("samples") == data.TEST_PHOTOS and data.classes_of("samples", "train") == data.TRAIN_PHOTOS
+    assert data.has_labels("samples") and data.has_labels("cifar10") and not data.has_labels(tmp_path)
+    with pytest.raises(ValueError, match="'train' or 'test'"):
+        data.classes_of("samples", "all")
+    with pytest.raises(ValueError, match="folder path"):
+        data.classes_of(3)
+
+
+def test_auto_without_cifar10_is_the_samples(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLORLAB_DATA", str(tmp_path))
+    assert data.find_cifar10() is None and data.resolve_dataset("auto") == "samples"
+    assert data.resolve_dataset("cifar10") == "cifar10" and data.resolve_dataset(tmp_path) == tmp_path
+    assert torch.equal(data.load_images("auto", "test", size=16, count=5), data.load_images("samples", "test", size=16,
+                                                                                             count=5))
+    assert data.classes_of("auto") == data.TEST_PHOTOS
+
+
+def test_setup_takes_a_labelled_folder_at_the_sizes_patch(tmp_path, capsys):
+    from colorlab.course import setup
+
+    root = _labelled(tmp_path / "set", {"train": {"cat": 1}, "test": {"cat": 1}})
+    course = setup(device="cpu", dataset=root, size="full")
+    assert course.dataset == root and course.size.patch == 64
+    assert "dataset 'auto'" not in capsys.readouterr().out
