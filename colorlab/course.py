@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from . import __version__
-from .data import LabPairs, load_images
+from .data import DATA_ENV_VAR, LabPairs, data_root, find_cifar10, load_images, resolve_dataset
 from .device import default_device, describe_device, is_gpu, seed_everything
 from .train import History, TrainConfig, fit, load_checkpoint, save_checkpoint
 
@@ -215,18 +215,27 @@ class Course:
         return history
 
 
-def setup(device=None, dataset="samples", size: str | None = None, seed: int = 0, verbose: bool = True) -> Course:
+def setup(device=None, dataset="auto", size: str | None = None, seed: int = 0, verbose: bool = True) -> Course:
     """The first call of every notebook: device, data set and size, each with a sensible default.
 
     Parameters
     ----------
     device : None, "cpu", "cuda", "cuda:1", "mps" or torch.device
         None picks CUDA, then MPS, then the CPU (``COLORLAB_DEVICE`` overrides).
-    dataset : "samples", "cifar10" or a folder of photos
-        "samples" (the photos shipped with scikit-image, scikit-learn and matplotlib) needs no download.
+    dataset : "auto", "samples", "cifar10", a labelled folder or a folder of photos
+        "auto" (the default) is "cifar10" when CIFAR-10 is on disk under ``colorlab.data.data_root()``
+        (``$COLORLAB_DATA``, else the nearest ``data/`` folder; the official binary files or a copy in
+        class folders, see :func:`colorlab.data.find_cifar10`), else "samples", and says which it
+        picked. "samples" (the photos shipped with scikit-image, scikit-learn and matplotlib) needs no
+        download. A labelled folder (``train/<class>/`` and ``test/<class>/``) has labels, a plain
+        folder of photos has none (see :func:`colorlab.data.load_images`).
     size : None, "quick" or "full"
-        None picks "full" on a GPU and "quick" on a CPU.
+        None picks "full" on a GPU and "quick" on a CPU. CIFAR-10 is always 32 px; every other data
+        set gets the size's patch (32 quick, 64 full).
     seed : int
+
+    Returns a :class:`Course` whose ``dataset`` is the resolved value ("cifar10", "samples" or the path),
+    never "auto".
     """
     if device is None:
         device = default_device(verbose=verbose)
@@ -247,10 +256,21 @@ def setup(device=None, dataset="samples", size: str | None = None, seed: int = 0
     if size not in SIZES:
         raise ValueError(f"size must be None, 'quick' or 'full', got {size!r}.")
     chosen = SIZES[size]
+    if not (dataset in ("auto", "samples", "cifar10") or isinstance(dataset, (str, os.PathLike))):
+        raise ValueError(f"dataset must be 'auto', 'samples', 'cifar10' or a folder path, got {dataset!r}.")
+    if isinstance(dataset, str) and dataset == "auto":
+        found = find_cifar10()
+        dataset = resolve_dataset("auto")
+        if verbose:
+            if found is not None:
+                print(f"dataset 'auto': CIFAR-10 found in {found[1]}, using it; dataset='samples' uses the embedded "
+                      f"photos instead.")
+            else:
+                print(f"dataset 'auto': no CIFAR-10 in {data_root()}, using the embedded photos; "
+                      f"`python data_scripts/get_cifar10.py --dest {data_root()}` downloads it (170 MB), or set "
+                      f"${DATA_ENV_VAR} to a folder that holds it.")
     if dataset == "cifar10" and chosen.patch != 32:
         chosen = replace(chosen, patch=32)  # CIFAR-10 is 32x32 and nothing else
-    if not (dataset in ("samples", "cifar10") or isinstance(dataset, (str, os.PathLike))):
-        raise ValueError(f"dataset must be 'samples', 'cifar10' or a folder path, got {dataset!r}.")
     seed_everything(seed)
     if verbose:
         print(f"size {chosen.name!r} ({reason}): {chosen.train_count} training and {chosen.test_count} test images "
