@@ -164,6 +164,34 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_judge(args: argparse.Namespace) -> int:
+    import hashlib
+    import json
+
+    from .device import default_device
+    from .semantic import make_judge, save_judge
+
+    out = Path(args.out)
+    record_path = out.with_suffix(".json")
+    if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise ValueError(f"--out must be a file path in an existing folder, got {out}.")
+    device = default_device(verbose=True)
+    judge, record = make_judge(args.data, steps=args.steps, width=args.width, convs=args.convs,
+                               batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=device)
+    save_judge(out, judge)
+    record["command"] = " ".join(["colorlab judge"] + [f"--{k.replace('_', '-')} {v}" for k, v in (
+        ("data", args.data), ("steps", args.steps), ("width", args.width), ("convs", args.convs),
+        ("batch_size", args.batch_size), ("lr", args.lr), ("seed", args.seed), ("out", args.out))])
+    if args.data_note:
+        record["data_note"] = args.data_note
+    record["sha256"] = hashlib.sha256(out.read_bytes()).hexdigest()
+    tmp = record_path.with_name(f".{record_path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, record_path)
+    print(f"wrote {out} and its record {record_path} (sha256 {record['sha256'][:16]}...)")
+    return 0
+
+
 def cmd_notebooks(args: argparse.Namespace) -> int:
     from .course import build_notebooks
 
@@ -259,6 +287,22 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", default=None, metavar="PATH", help="also write the table and its settings as JSON")
     ev.add_argument("--seed", type=int, default=0)
     ev.set_defaults(func=cmd_evaluate)
+
+    jd = sub.add_parser("judge", help="train the semantic test's judge (003) on colour images and record it",
+                        description="Train the classifier of 003's semantic test on the colour training images of a "
+                                    "labelled data set, measure it on the true and gray test images, and write it "
+                                    "with a JSON record (data, settings, accuracy, sha256). colorlab's reference "
+                                    "judge (colorlab/judges/cifar10_judge.pt) was made by this command.")
+    jd.add_argument("--data", default="cifar10", help="'cifar10' or a labelled folder (train/ and test/ of classes)")
+    jd.add_argument("--steps", type=int, default=3000)
+    jd.add_argument("--width", type=int, default=32)
+    jd.add_argument("--convs", type=int, default=2, help="convolutions per stage (default 2)")
+    jd.add_argument("--batch-size", type=int, default=128)
+    jd.add_argument("--lr", type=float, default=0.1, help="peak learning rate of SGD (default 0.1)")
+    jd.add_argument("--seed", type=int, default=0)
+    jd.add_argument("--data-note", default=None, help="a line recorded with the judge: which copy of the data")
+    jd.add_argument("--out", required=True, help="the judge's checkpoint (its record goes beside it, .json)")
+    jd.set_defaults(func=cmd_judge)
 
     nbs = sub.add_parser("notebooks", help="make the student notebooks (notebooks/) from the solutions (solutions/)",
                          description="Every '### BEGIN SOLUTION' .. '### END SOLUTION' block becomes '# YOUR CODE "

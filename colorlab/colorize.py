@@ -49,6 +49,30 @@ def colorize_batch(model: nn.Module, rgb: torch.Tensor, method: str = "annealed"
     return l_ab_to_rgb(l, ab.to(l.dtype))
 
 
+@torch.no_grad()
+def colorize_decodings(model: nn.Module, rgb: torch.Tensor,
+                       decodings: dict[str, tuple[str, float]]) -> dict[str, torch.Tensor]:
+    """Several decodings of one classification network's output, running the network once.
+
+    ``rgb`` as for :func:`colorize_batch`; ``decodings`` maps a name to ``(method, temperature)``
+    (``("mode", 1.0)``, ``("mean", 1.0)``, ``("annealed", 0.38)``). Returns name -> RGB (N,3,H,W)
+    in [0, 1], each with the input's L. The same as calling :func:`colorize_batch` once per
+    decoding, at a fraction of the cost.
+    """
+    if getattr(model, "kind", "regression") != "classification":
+        raise ValueError(f"colorize_decodings: decodings exist for a classification network only, got a "
+                         f"{getattr(model, 'kind', type(model).__name__)!r} one; use colorize_batch.")
+    l, _ = rgb_to_l_ab(rgb)
+    logits = model(normalize_l(l)).float()
+    out = {}
+    for name, (method, temperature) in decodings.items():
+        ab = decode(logits, method, temperature)
+        if ab.shape[-2:] != l.shape[-2:]:
+            ab = F.interpolate(ab, size=l.shape[-2:], mode="bilinear", align_corners=False)
+        out[name] = l_ab_to_rgb(l, ab.to(l.dtype))
+    return out
+
+
 def _model_device(model: nn.Module) -> torch.device:
     for tensor in list(model.parameters()) + list(model.buffers()):
         return tensor.device

@@ -38,7 +38,7 @@ from torch import nn
 from . import __version__
 from .data import DATA_ENV_VAR, LabPairs, data_root, find_cifar10, load_images, resolve_dataset
 from .device import default_device, describe_device, is_gpu, seed_everything
-from .train import History, TrainConfig, fit, load_checkpoint, save_checkpoint
+from .train import History, TrainConfig, fit, load_checkpoint
 
 # ------------------------------------------------------------------ sizes
 
@@ -62,9 +62,9 @@ class CourseSize:
 # times that) only cuts in on a busy machine. Ending by steps, not seconds, makes a run the same run on
 # every idle machine, and so do the results the notebooks check.
 SIZES = {
-    "quick": CourseSize("quick", patch=32, train_count=2000, test_count=96, width=8, batch_size=32, steps=600,
+    "quick": CourseSize("quick", patch=32, train_count=2000, test_count=2000, width=8, batch_size=32, steps=600,
                         seconds=60.0),
-    "full": CourseSize("full", patch=64, train_count=20000, test_count=256, width=32, batch_size=128, steps=3000,
+    "full": CourseSize("full", patch=64, train_count=20000, test_count=2000, width=32, batch_size=128, steps=3000,
                        seconds=120.0),
 }
 
@@ -93,6 +93,7 @@ class Course:
         self._images: dict[str, torch.Tensor] = {}
         self._pairs: dict[str, LabPairs] = {}
         self._fingerprints: dict[int, str] = {}
+        self.runs: dict[str, dict] = {}  # what train() did for each run: steps done and planned, seconds, loaded
 
     def __repr__(self) -> str:
         return (f"Course(device={str(self.device)!r}, dataset={self.dataset!r}, size={self.size.name!r}, "
@@ -187,14 +188,19 @@ class Course:
         retrain : bool
             Train even if a cached checkpoint exists (and replace it).
         trainer : None or a function like :func:`colorlab.train.fit`
-            ``trainer(model, data, config, progress=...) -> History``; None means ``fit``.
-            The palette network of notebook 06 brings its own.
+            ``trainer(model, data, config, checkpoint=..., resume=..., progress=...) -> History``;
+            None means ``fit``. The palette network of notebook 06 brings its own.
 
         Returns the training history (loss curve); the model ends in eval mode on the course's device.
+        A run that the time limit (``config.time_budget``, the safety net) cut short is cached only
+        to be continued: the next call resumes it instead of loading it, and :meth:`run_note` gives
+        the footnote that a results table prints for it.
         """
         config = config or self.config()
         images = self.images("train") if images is None else images
         path = self.checkpoint_path(model, config, images, name, trainer)
+        label = name or model.config["name"]
+        resume = False
         if path.exists() and not retrain:
             try:
                 state = load_checkpoint(path, device=self.device, model=model)
@@ -202,17 +208,38 @@ class Course:
                 print(f"the cached checkpoint {path} is unreadable ({err}); training again.")
             else:
                 history = History(**state["history"])
-                print(f"{name or model.config['name']}: loaded the run trained earlier ({history.steps_done} steps, "
-                      f"{history.seconds:.0f} s) from {path}; pass retrain=True to train again.")
-                return history
+                if history.steps_done >= config.steps:
+                    print(f"{label}: loaded the run trained earlier ({history.steps_done} steps, "
+                          f"{history.seconds:.0f} s) from {path}; pass retrain=True to train again.")
+                    return self._record(label, history, config, loaded=True)
+                # A run the safety net cut short is kept only to be continued, never used as the full run.
+                print(f"{label}: the cached run stopped at {history.steps_done} of {config.steps} steps; "
+                      f"continuing it.")
+                resume = True
         data = self.pairs("train") if images is self._images.get("train") else LabPairs.from_rgb(images, self.device)
         seed_everything(config.seed)
-        history = (trainer or fit)(model, data, config, progress=progress)
-        save_checkpoint(path, model, history=history, train_config=config)
+        history = (trainer or fit)(model, data, config, checkpoint=path, resume=resume, progress=progress)
         final = f", final loss {history.loss[-1]:.4f}" if history.loss else ""
-        print(f"{name or model.config['name']}: trained {history.steps_done} steps in {history.seconds:.0f} s"
-              f"{final}; cached in {path}")
+        if history.steps_done < config.steps:
+            print(f"{label}: CUT SHORT by the {config.time_budget:.0f} s safety net at {history.steps_done} of "
+                  f"{config.steps} steps (the machine is busy){final}. It is not comparable with full runs; the "
+                  f"next run of this cell continues it.")
+        else:
+            print(f"{label}: trained {history.steps_done} steps in {history.seconds:.0f} s{final}; cached in {path}")
+        return self._record(label, history, config, loaded=False)
+
+    def _record(self, label: str, history: History, config: TrainConfig, loaded: bool) -> History:
+        self.runs[label] = {"steps_done": history.steps_done, "steps": config.steps,
+                            "seconds": round(history.seconds, 1), "loaded": loaded}
         return history
+
+    def run_note(self, name: str) -> str | None:
+        """A footnote for a results table when the run ``name`` was cut short, else None."""
+        run = self.runs.get(name)
+        if run is None or run["steps_done"] >= run["steps"]:
+            return None
+        return (f"trained {run['steps_done']} of {run['steps']} steps (cut by the time limit on a busy machine): "
+                f"not comparable with the full runs")
 
 
 def setup(device=None, dataset="auto", size: str | None = None, seed: int = 0, verbose: bool = True) -> Course:

@@ -81,7 +81,10 @@ class Row:
 
 
 class Evaluation(list):
-    """The rows of :func:`evaluate_checkpoints` (a ``list[Row]``: gray first, truth last), and ``info``.
+    """The rows of :func:`evaluate_checkpoints` (a ``list[Row]``: gray first, truth last), ``info`` and ``table``.
+
+    ``table`` is the :class:`colorlab.results.ResultsTable` the rows' means come from: per-image
+    scores, 95 % bootstrap intervals, and the ordering checks.
 
     ``info`` is a dict of plain values saying what was measured: the data set, image size and
     number of held-out images, the device, each checkpoint's model and training steps, the
@@ -89,9 +92,10 @@ class Evaluation(list):
     always guessing the commonest test class), the seed and the seconds it took.
     """
 
-    def __init__(self, rows: Sequence[Row] = (), info: dict | None = None):
+    def __init__(self, rows: Sequence[Row] = (), info: dict | None = None, table=None):
         super().__init__(rows)
         self.info = dict(info or {})
+        self.table = table
 
 
 # ------------------------------------------------------------------ data
@@ -101,7 +105,9 @@ def _default_size(data) -> int:
 
 
 def _has_labels(data) -> bool:
-    return isinstance(data, str) and data in ("samples", "cifar10")
+    from .data import has_labels
+
+    return has_labels(data)
 
 
 def held_out_images(data="samples", size: int | None = None, count: int | None = None, seed: int = 0,
@@ -212,6 +218,7 @@ def evaluate_checkpoints(
     count: int | None = None,
     device: torch.device | str | None = None,
     semantic_steps: int = 400,
+    judge: str = "auto",
     temperatures: Sequence[float] = DEFAULT_TEMPERATURES,
     seed: int = 0,
     batch_size: int = 256,
@@ -235,7 +242,10 @@ def evaluate_checkpoints(
     count : held-out images (default: all 10,000 of CIFAR-10, 1000 sample patches, every test photo
         of a folder).
     device : where the networks run (default :func:`colorlab.default_device`, the GPU when there is one).
-    semantic_steps : training steps of the semantic classifier (batch 64); 0 skips the semantic test.
+    semantic_steps : training steps of a semantic judge trained here (batch 128); 0 skips the semantic test.
+    judge : ``"auto"`` (colorlab's reference judge for CIFAR-10, :func:`colorlab.semantic.reference_judge`,
+        and a judge trained here for ``semantic_steps`` on any other labelled data), ``"reference"`` or
+        ``"train"``.
         A folder has no labels, so its semantic column is None whatever this is.
     temperatures : annealed-mean temperatures, each > 0 (default Zhang's 0.38 and 003's 0.89).
     seed : seeds the sample patches (train ``seed``, test ``seed + 1``, teaching ``seed + 2``, as the
@@ -256,8 +266,8 @@ def evaluate_checkpoints(
     from .colorize import predict_ab
     from .data import LabPairs, load_images, to_float_image
     from .device import default_device, describe_device, seed_everything
-    from .metrics import auc, colorfulness, rebalanced_auc, uv_loss
-    from .semantic import SemanticClassifier, accuracy, train_classifier
+    from .results import ResultsTable, image_scores
+    from .semantic import SemanticClassifier, reference_judge, train_classifier
     from .train import prior_of
 
     say = log or (lambda _line: None)
@@ -279,6 +289,11 @@ def evaluate_checkpoints(
         raise ValueError(f"evaluate_checkpoints: {', '.join(twice)} given more than once.")
     temperatures = _check_temperatures(temperatures)
     semantic_steps = _whole(semantic_steps, "semantic_steps", 0)
+    if judge not in ("auto", "reference", "train"):
+        raise ValueError(f"judge must be 'auto', 'reference' or 'train', got {judge!r}.")
+    if judge == "reference" and not (isinstance(data, str) and data == "cifar10"):
+        raise ValueError(f"colorlab's reference judge knows CIFAR-10 only; with data={str(data)!r} use judge='train'.")
+    judge_choice = "reference" if judge == "reference" or (judge == "auto" and data == "cifar10") else "train"
     batch_size = _whole(batch_size, "batch_size", 1)
     size = _default_size(data) if size is None else _whole(size, "size", 1)
     device = default_device() if device is None else torch.device(device)
@@ -299,47 +314,54 @@ def evaluate_checkpoints(
     test = held_out_images(data, size, count, seed, labels=labelled)
     test_images, test_labels = test if labelled else (test, None)
     train_images = load_images(data, "train", size=size, count=train_count, seed=seed,
-                               labels=labelled and data == "cifar10")
-    train_images, train_labels = train_images if (labelled and data == "cifar10") else (train_images, None)
+                               labels=labelled and data != "samples")
+    train_images, train_labels = train_images if (labelled and data != "samples") else (train_images, None)
     say(f"{len(test_images)} held-out images of {size} px from {data!r}; prior of the rebalanced AuC from "
         f"{len(train_images)} training images")
     prior = prior_of(LabPairs.from_rgb(train_images, device=device)).cpu()  # float64 (313,)
 
-    # -- the semantic classifier, trained once on colour images
+    # -- the semantic judge: colorlab's reference judge for CIFAR-10, else one trained here on colour images
     judge, semantic_info = None, None
     if not labelled:
-        semantic_info = {"skipped": f"a folder of photos has no labels (the semantic test needs 'samples' or "
-                                    f"'cifar10'), got {str(data)!r}"}
+        semantic_info = {"skipped": f"a folder of photos has no labels (the semantic test needs 'samples', "
+                                    f"'cifar10' or a labelled folder), got {str(data)!r}"}
     elif semantic_steps == 0:
         semantic_info = {"skipped": "semantic_steps is 0"}
+    elif judge_choice == "reference":
+        judge, record = reference_judge("cifar10", device=device)
+        semantic_info = {"judge": "colorlab's reference judge", "record": record,
+                         "classes": record["classes"], "teaching_images": record["train_images"],
+                         "steps": record["settings"]["steps"]}
+        say(f"semantic judge: colorlab's reference CIFAR-10 judge ({record['accuracy']['truth']['mean']:.3f} on true "
+            f"colours when it was made)")
     else:
         teach_images, teach_labels = semantic_teaching_set(data, size, seed, train_images=train_images,
                                                            train_labels=train_labels)
         classes = int(max(teach_labels.max(), test_labels.max())) + 1
         seed_everything(seed)
         judge = SemanticClassifier(classes=classes, width=16).to(device)
-        say(f"training the semantic classifier ({classes} classes) on {len(teach_images)} colour images, "
+        say(f"training the semantic judge ({classes} classes) on {len(teach_images)} colour images, "
             f"{semantic_steps} steps")
         losses = train_classifier(judge, teach_images, teach_labels, steps=semantic_steps, seed=seed)
-        semantic_info = {"classes": classes, "teaching_images": len(teach_images), "steps": semantic_steps,
-                         "final_loss": losses[-1] if losses else None,
-                         "chance": float(torch.bincount(test_labels).max()) / len(test_labels)}
+        semantic_info = {"judge": "trained here", "classes": classes, "teaching_images": len(teach_images),
+                         "steps": semantic_steps, "final_loss": losses[-1] if losses else None}
+    if semantic_info is not None and test_labels is not None:
+        semantic_info["chance"] = float(torch.bincount(test_labels).max()) / len(test_labels)
 
-    # -- every method on every batch; per-image metric values summed in float64
+    # -- every method on every batch: one value per image and measure, into one results table
     rows: list[tuple[str, str | None, str, float]] = [(GRAY, None, "gray", 0.0)]
     for path, name, model in networks:
         for suffix, method, temperature in _decodings(model, temperatures):
             rows.append((f"{name}: {suffix}" if suffix else name, path, method, temperature))
     rows.append((TRUTH, None, "truth", 0.0))
     models = {path: model for path, _, model in networks}
-    sums = torch.zeros(len(rows), 5, dtype=torch.float64)  # uv, auc, rebalanced auc, colorfulness, correct
+    table = ResultsTable(seed=seed)
     n = len(test_images)
     for first in range(0, n, batch_size):
         truth = to_float_image(test_images[first : first + batch_size].to(device))
         labels = test_labels[first : first + batch_size] if test_labels is not None else None
         l, true_ab = rgb_to_l_ab(truth)
         l_norm = normalize_l(l)
-        per_row = []
         for name, path, method, temperature in rows:
             if method == "gray":
                 rgb = rgb_to_gray(truth)
@@ -348,25 +370,16 @@ def evaluate_checkpoints(
             else:
                 ab = predict_ab(models[path], l_norm, "annealed" if method == "direct" else method, temperature)
                 rgb = l_ab_to_rgb(l, ab.to(l.dtype))
-            _, ab = rgb_to_l_ab(rgb)  # of the displayed RGB (clipped to the gamut), as the notebooks score it
-            values = torch.stack([  # one batch's sums; the running totals are float64 on the CPU (MPS has none)
-                uv_loss(rgb, truth, reduction="none"),
-                auc(ab, true_ab, reduction="none"),
-                rebalanced_auc(ab, true_ab, prior, reduction="none"),
-                colorfulness(rgb, reduction="none"),
-            ]).float().sum(dim=1).cpu().double()
-            correct = accuracy(judge, rgb, labels) * len(rgb) if judge is not None else 0.0
-            per_row.append(torch.cat([values, torch.tensor([correct], dtype=torch.float64)]))
-        sums += torch.stack(per_row)
+            table.add(name, image_scores(rgb, truth, prior, judge, labels, true_ab=true_ab))
         done = min(first + batch_size, n)
         if done == n or (first // batch_size) % max(1, math.ceil(n / batch_size) // 10) == 0:
             say(f"  scored {done} of {n} images")  # about ten lines, whatever the number of batches
-    means = (sums / n).tolist()
     result = Evaluation([
-        Row(method=name, checkpoint=path, uv_loss=m[0], auc=m[1], rebalanced_auc=m[2], colorfulness=m[3],
-            semantic_accuracy=m[4] if judge is not None else None)
-        for (name, path, _, _), m in zip(rows, means)
-    ])
+        Row(method=name, checkpoint=path, uv_loss=table.mean(name, "uv_loss"), auc=table.mean(name, "auc"),
+            rebalanced_auc=table.mean(name, "rebalanced_auc"), colorfulness=table.mean(name, "colorfulness"),
+            semantic_accuracy=table.mean(name, "semantic") if judge is not None else None)
+        for name, path, _, _ in rows
+    ], table=table)
     result.info = {
         "colorlab_version": __version__,
         "data": str(data),
@@ -393,8 +406,10 @@ def format_table(rows: Sequence[Row]) -> str:
     """The rows as a Markdown table, one line per row, in the order given.
 
     Columns: method, checkpoint (empty for gray and truth), UV loss (5 decimals), AuC and rebalanced AuC
-    (3), colorfulness (2), semantic accuracy (3; "-" where there is none). Plain ASCII.
+    (3), colorfulness (1), semantic accuracy (3; "-" where there is none). For an :class:`Evaluation`
+    each cell is "mean [lo, hi]", the 95 % bootstrap interval over the held-out images. Plain ASCII.
     """
+    table = getattr(rows, "table", None)
     rows = list(rows)
     if not rows or not all(isinstance(r, Row) for r in rows):
         raise ValueError(f"format_table: expected a non-empty list of colorlab.evaluate.Row, got {rows!r:.200}.")
@@ -402,11 +417,21 @@ def format_table(rows: Sequence[Row]) -> str:
     def text(s) -> str:
         return "" if s is None else str(s).replace("|", "\\|")
 
+    def cell(row: Row, key: str, value, digits: int) -> str:
+        if table is not None and value is not None and row.method in table.methods:
+            return table.cell(row.method, key)
+        return _cell(value, digits)
+
     lines = ["| method | checkpoint | UV loss | AuC | rebal. AuC | colorfulness | semantic |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
-        lines.append(f"| {text(r.method)} | {text(r.checkpoint)} | {_cell(r.uv_loss, 5)} | {_cell(r.auc, 3)} | "
-                     f"{_cell(r.rebalanced_auc, 3)} | {_cell(r.colorfulness, 2)} | {_cell(r.semantic_accuracy, 3)} |")
+        cells = [cell(r, "uv_loss", r.uv_loss, 5), cell(r, "auc", r.auc, 3),
+                 cell(r, "rebalanced_auc", r.rebalanced_auc, 3), cell(r, "colorfulness", r.colorfulness, 1),
+                 cell(r, "semantic", r.semantic_accuracy, 3)]
+        lines.append(f"| {text(r.method)} | {text(r.checkpoint)} | " + " | ".join(cells) + " |")
+    if table is not None:
+        lines.append("")
+        lines.append(f"[lo, hi]: the 95 % bootstrap interval over the {table.n} held-out images.")
     return "\n".join(lines)
 
 
@@ -429,7 +454,14 @@ def save_json(rows: Sequence[Row], path: str | os.PathLike, info: dict | None = 
     path = Path(path)
     if info is None:
         info = getattr(rows, "info", {})
-    document = _finite_or_none({"info": info, "rows": [asdict(r) for r in rows]})
+    table = getattr(rows, "table", None)
+    documented = []
+    for r in rows:
+        row = asdict(r)
+        if table is not None and r.method in table.methods:
+            row["intervals"] = {k: list(table.interval(r.method, k)) for k in table.scores[r.method]}
+        documented.append(row)
+    document = _finite_or_none({"info": info, "rows": documented})
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

@@ -64,7 +64,7 @@ MEASURES = {m.key: m for m in (
 
 @torch.no_grad()
 def image_scores(rgb: torch.Tensor, truth: torch.Tensor, prior: torch.Tensor | None = None, judge=None,
-                 labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                 labels: torch.Tensor | None = None, true_ab: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """Every measure of the course, one value per image: a dict key -> float64 (N,) on the CPU.
 
     Parameters
@@ -76,6 +76,8 @@ def image_scores(rgb: torch.Tensor, truth: torch.Tensor, prior: torch.Tensor | N
         the rebalanced AuC.
     judge, labels : a :class:`colorlab.semantic.SemanticClassifier` and int64 (N,) labels, or None
         With both, ``"semantic"`` is 1.0 where the judge is right.
+    true_ab : float (N,2,H,W) or None
+        ``rgb_to_l_ab(truth)[1]``, when the caller scores many methods against one truth and has it.
     """
     from .color import rgb_to_l_ab
     from .metrics import auc, colorfulness, rebalanced_auc, uv_loss
@@ -85,7 +87,8 @@ def image_scores(rgb: torch.Tensor, truth: torch.Tensor, prior: torch.Tensor | N
         raise ValueError(f"image_scores: rgb and truth must have the same shape, got {tuple(rgb.shape)} and "
                          f"{tuple(truth.shape)}.")
     _, ab = rgb_to_l_ab(rgb)
-    _, true_ab = rgb_to_l_ab(truth)
+    if true_ab is None:
+        _, true_ab = rgb_to_l_ab(truth)
     scores = {"uv_loss": uv_loss(rgb, truth, reduction="none"), "auc": auc(ab, true_ab, reduction="none")}
     if prior is not None:
         scores["rebalanced_auc"] = rebalanced_auc(ab, true_ab, prior.to(ab.device), reduction="none")

@@ -8,13 +8,15 @@
 # 2. colorlab train, three times, at width 64 (003's network, Figure 4) on all 50,000 training images of 32 px:
 #      $RUNS/regression_l2.pt     regression CNN, L2 (mse) loss           (003's regression; 000's UV loss)
 #      $RUNS/regression_blur.pt   regression CNN, Dahl's blur loss        (004)
-#      $RUNS/classification.pt    classification CNN, 313 bins, rebalancing lambda 0.5  (003; Zhang et al.)
+#      $RUNS/classification.pt    classification CNN, 313 bins, rebalancing lambda 0.5  (Zhang et al.)
+#      $RUNS/classification_plain.pt  the same without rebalancing                       (003)
 #    each with --resume: run the script again and an interrupted training continues where it stopped
 #    (a finished one is left as it is).
 # 3. colorlab evaluate on the 10,000 test images: UV loss, AuC, rebalanced AuC, colorfulness and the
-#    semantic test of 003 (a classifier trained on colour training images, fed gray, each method's
-#    output and the truth): a Markdown table, printed and kept with the rest of the output in
-#    $RUNS/evaluation.txt, and the same figures with their settings in $RUNS/evaluation.json.
+#    semantic test of 003 (on CIFAR-10 colorlab's reference judge, a classifier trained on the colour
+#    training images, fed gray, each method's output and the truth), each with its 95 % bootstrap
+#    interval, and the verdict on each of the papers' orderings: a Markdown table, printed and kept with
+#    the rest of the output in $RUNS/evaluation.txt, and the same figures in $RUNS/evaluation.json.
 #
 # The settings: batch 128 as 003; 40,000 steps = 100 epochs of 50,000 images, as 003; Adam from 1e-3,
 # halved every 10,000 steps (000 halves every 3,000 steps of a shorter run; colorlab's default lr), so
@@ -71,10 +73,12 @@ train() {  # train NAME ARGS...: one network to $RUNS/NAME.pt, resumed if it is 
 train regression_l2 --model regression --loss mse
 train regression_blur --model regression --loss blur
 train classification --model classification --rebalance 0.5
+train classification_plain --model classification --rebalance -1
 
 echo
 echo "== evaluation"
 # the three checkpoints of this recipe by name (runs/*.pt would also pick up any other run kept there)
 "$COLORLAB" evaluate "$RUNS/regression_l2.pt" "$RUNS/regression_blur.pt" "$RUNS/classification.pt" \
+  "$RUNS/classification_plain.pt" \
   --data "$DATA" --size "$SIZE" ${test_count_args[@]+"${test_count_args[@]}"} --semantic-steps "$SEMANTIC_STEPS" \
   --seed "$SEED" --json "$RUNS/evaluation.json" | tee "$RUNS/evaluation.txt"

@@ -5,7 +5,7 @@ from PIL import Image
 
 from colorlab.color import rgb_to_lab
 from colorlab.colorize import colorize, colorize_batch, predict_ab
-from colorlab.models import ClassificationCNN, GrayColorizer, MeanColorColorizer, RegressionCNN
+from colorlab.models import ClassificationCNN, GrayColorizer, MeanColorColorizer, RegressionCNN, build_model
 
 
 def photo(h=50, w=70, seed=0):
@@ -80,3 +80,20 @@ def test_bad_input_is_a_clear_error(tmp_path):
         colorize(tmp_path / "missing.jpg", model)
     with pytest.raises(ValueError):
         colorize(np.zeros((4, 4, 5), dtype=np.uint8), model)
+
+
+def test_colorize_decodings_equals_one_colorize_batch_per_decoding():
+    from colorlab.colorize import colorize_decodings
+
+    torch.manual_seed(0)
+    cls = build_model({"name": "classification", "width": 4}).eval()
+    rgb = torch.rand(3, 3, 16, 16)
+    ways = {"mode": ("mode", 1.0), "mean": ("mean", 1.0), "annealed": ("annealed", 0.38)}
+    together = colorize_decodings(cls, rgb, ways)
+    assert list(together) == list(ways)
+    for name, (method, temperature) in ways.items():
+        with torch.no_grad():
+            alone = colorize_batch(cls, rgb, method=method, temperature=temperature)
+        assert torch.allclose(together[name], alone, atol=1e-6), name
+    with pytest.raises(ValueError, match="classification network only"):
+        colorize_decodings(build_model({"name": "regression", "width": 4}), rgb, ways)

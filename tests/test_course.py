@@ -197,7 +197,7 @@ def test_cifar10_is_always_32_pixels():
 
 def _tiny_course(tmp_path, monkeypatch) -> Course:
     monkeypatch.setenv("COLORLAB_CACHE", str(tmp_path / "cache"))
-    course = setup(device="cpu", verbose=False)
+    course = setup(device="cpu", dataset="samples", verbose=False)
     generator = torch.Generator().manual_seed(0)
     course._images["train"] = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8, generator=generator)
     return course
@@ -227,6 +227,39 @@ def test_train_caches_by_configuration_and_reloads_the_same_weights(tmp_path, mo
     assert course.checkpoint_path(second, config, images=flipped) != files[0]
     assert course.checkpoint_path(build_model({"name": "regression", "width": 8}), config) != files[0]
     assert course.checkpoint_path(second, config) == files[0]
+
+
+def test_a_run_cut_short_is_flagged_and_continued_never_loaded_as_the_full_run(tmp_path, monkeypatch, capsys):
+    course = _tiny_course(tmp_path, monkeypatch)
+    config = course.config(steps=30, batch_size=4, log_every=1, time_budget=0.0)  # the safety net cuts at once
+    cut = build_model({"name": "regression", "width": 4})
+    history = course.train(cut, config, progress=False)
+    assert history.steps_done < 30
+    assert "CUT SHORT" in capsys.readouterr().out
+    assert "not comparable" in course.run_note("regression")
+    assert course.runs["regression"]["steps_done"] == history.steps_done and course.runs["regression"]["steps"] == 30
+
+    # The next call (same configuration, so the same cache key) continues the cut run instead of loading
+    # it; here the machine is "idle again": the budget is lifted inside the loop, not in the key.
+    config_again = course.config(steps=30, batch_size=4, log_every=1, time_budget=0.0)
+    resumed = build_model({"name": "regression", "width": 4})
+    import colorlab.course as course_module
+
+    real_fit = course_module.fit
+
+    def fit_without_budget(model, data, cfg, **kwargs):
+        from dataclasses import replace
+
+        return real_fit(model, data, replace(cfg, time_budget=None), **kwargs)
+
+    monkeypatch.setattr(course_module, "fit", fit_without_budget)
+    history = course.train(resumed, config_again, progress=False)
+    out = capsys.readouterr().out
+    assert "continuing it" in out and "loaded the run" not in out
+    assert history.steps_done == 30 and course.run_note("regression") is None
+    # now complete, it loads
+    course.train(build_model({"name": "regression", "width": 4}), config_again, progress=False)
+    assert "loaded the run trained earlier (30 steps" in capsys.readouterr().out
 
 
 def test_a_corrupt_cache_entry_is_retrained_not_fatal(tmp_path, monkeypatch, capsys):

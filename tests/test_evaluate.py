@@ -64,10 +64,14 @@ def test_the_table_has_gray_truth_and_one_row_per_method_and_decoding(evaluation
     assert [row.checkpoint for row in evaluation] == [None, str(checkpoints["regression"])] + \
         [str(checkpoints["classification"])] * 4 + [None]
     assert evaluation.info["test_images"] == COUNT and evaluation.info["size"] == SIZE
-    table = format_table(evaluation).splitlines()
+    text = format_table(evaluation).splitlines()
+    table = [line for line in text if line.startswith("|")]
     assert table[0].startswith("| method | checkpoint | UV loss | AuC | rebal. AuC | colorfulness | semantic |")
     assert len(table) == 2 + len(evaluation)
     assert table[2].startswith(f"| {GRAY} |") and table[-1].startswith(f"| {TRUTH} |")
+    # every number comes with its interval, and the table says what the interval is
+    assert all(line.count("[") == 5 for line in table[2:])
+    assert text[-1] == f"[lo, hi]: the 95 % bootstrap interval over the {COUNT} held-out images."
     for row in evaluation:
         assert 0 <= row.auc <= 1 and 0 <= row.rebalanced_auc <= 1 and row.uv_loss >= 0 and row.colorfulness >= 0
 
@@ -142,7 +146,10 @@ def test_the_cli_prints_the_device_and_the_table_and_writes_json(checkpoints, tm
     for r in rows:
         assert f"| {r['method']} |" in printed
         assert set(r) == {"method", "checkpoint", "uv_loss", "auc", "rebalanced_auc", "colorfulness",
-                          "semantic_accuracy"}
+                          "semantic_accuracy", "intervals"}
+        for key, (lo, hi) in r["intervals"].items():  # every number with its 95 % interval
+            value = r["semantic_accuracy" if key == "semantic" else key]
+            assert lo <= value + 1e-12 and value <= hi + 1e-12, (r["method"], key)
         assert all(math.isfinite(r[k]) for k in ("uv_loss", "auc", "rebalanced_auc", "colorfulness",
                                                  "semantic_accuracy"))
     assert rows[-1]["uv_loss"] == 0.0 and rows[-1]["auc"] == pytest.approx(1.0)
@@ -200,7 +207,7 @@ def test_a_folder_has_no_labels_so_no_semantic_column(checkpoints, tmp_path):
     assert [r.method for r in rows] == [GRAY, "regression (L2)", TRUTH]
     assert all(r.semantic_accuracy is None for r in rows)
     assert "no labels" in rows.info["semantic"]["skipped"]
-    assert format_table(rows).splitlines()[2].endswith("| - |")
+    assert format_table(rows).splitlines()[2].endswith(" | - |")
     path = save_json(rows, tmp_path / "e.json")
     assert json.loads(path.read_text())["rows"][0]["semantic_accuracy"] is None
 

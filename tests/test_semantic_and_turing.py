@@ -27,7 +27,7 @@ def test_a_folder_has_no_labels(tmp_path):
 
 
 def test_course_labels_match_its_images():
-    course = setup(device="cpu", verbose=False)
+    course = setup(device="cpu", dataset="samples", verbose=False)
     labels = course.labels("test")
     assert labels.shape == (course.size.test_count,)
     again, _ = load_images("samples", "test", size=course.size.patch, count=course.size.test_count,
