@@ -137,12 +137,12 @@ def _train(args: argparse.Namespace, info) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .device import default_device
-    from .evaluate import GRAY, TRUTH, evaluate_checkpoints, format_table, save_json
+    from .evaluate import GRAY, TRUTH, evaluate_checkpoints, format_table, paper_claims, save_json
 
     device = default_device(verbose=True)
     print(f"evaluating {len(args.checkpoints)} checkpoint(s) on the held-out images of {args.data!r}")
     rows = evaluate_checkpoints(args.checkpoints, data=args.data, size=args.size, count=args.count, device=device,
-                                semantic_steps=args.semantic_steps, temperatures=args.temperatures, seed=args.seed,
+                                semantic_steps=args.semantic_steps, judge=args.judge, temperatures=args.temperatures, seed=args.seed,
                                 batch_size=args.batch_size, train_count=args.train_count, log=print)
     info = rows.info
     print()
@@ -155,9 +155,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if "skipped" in semantic:
         print(f"semantic test skipped: {semantic['skipped']}.")
     else:
-        print(f"semantic: a {semantic['classes']}-class classifier trained on {semantic['teaching_images']} colour "
+        who = semantic.get("judge", "trained here")
+        print(f"semantic: a {semantic['classes']}-class judge ({who}) trained on {semantic['teaching_images']} colour "
               f"images for {semantic['steps']} steps; always guessing the commonest class scores "
               f"{semantic['chance']:.3f}.")
+    claims = paper_claims([r.method for r in rows])
+    if claims and semantic is not None:
+        print()
+        print("the papers' orderings, each judged by the 95 % interval of the paired difference:")
+        measured = {c.measure for c in claims}
+        if "semantic" in measured and "skipped" in semantic:
+            claims = [c for c in claims if c.measure != "semantic"]
+        rows.table.check(claims)
     if args.json:
         print(f"wrote {save_json(rows, args.json)}")
     print(f"took {info['seconds']:.0f} s")
@@ -280,7 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--train-count", type=int, default=None,
                     help="training images for the prior and cifar10's semantic classifier (default: all / 1000)")
     ev.add_argument("--semantic-steps", type=int, default=400,
-                    help="training steps of the semantic classifier, batch 64 (default 400; 0 skips the test)")
+                    help="training steps of a semantic judge trained here, batch 128 (default 400; 0 skips the test)")
+    ev.add_argument("--judge", choices=["auto", "reference", "train"], default="auto",
+                    help="the semantic judge: auto (colorlab's reference judge for cifar10, else one trained here), "
+                         "reference, or train")
     ev.add_argument("--temperatures", type=float, nargs="+", default=[0.38, 0.89], metavar="T",
                     help="annealed-mean temperatures (default: 0.38 0.89, Zhang's and Li and Wang's)")
     ev.add_argument("--batch-size", type=int, default=256, help="images colorized at a time (default 256)")

@@ -396,6 +396,33 @@ def evaluate_checkpoints(
     return result
 
 
+# ------------------------------------------------------------------ the papers' orderings
+
+def paper_claims(methods: Sequence[str]) -> list:
+    """The papers' orderings that can be checked among ``methods`` (row names of :func:`evaluate_checkpoints`).
+
+    Zhu et al. (000): a CNN (regression, L2) beats gray in UV loss. Li and Wang (003): gray <
+    regression < classification (no rebalancing, mode) < its annealed mean (T = 0.89) < truth in the
+    semantic test. Zhang et al.: the rebalanced classifier's annealed mean (T = 0.38) is more colourful
+    than the L2 regressor. A claim whose rows are missing is left out. Returns
+    :class:`colorlab.results.Claim` objects for :meth:`colorlab.results.ResultsTable.check`.
+    """
+    from .results import Claim
+
+    zhu, li_wang, zhang = "Zhu et al. (000)", "Li and Wang (003)", "Zhang et al."
+    regression, plain = "regression (L2)", "classification (no rebalancing)"
+    candidates = [
+        Claim(zhu, regression, "lower", GRAY, "uv_loss"),
+        Claim(li_wang, regression, "higher", GRAY, "semantic"),
+        Claim(li_wang, f"{plain}: mode", "higher", regression, "semantic"),
+        Claim(li_wang, f"{plain}: annealed mean T=0.89", "higher", f"{plain}: mode", "semantic"),
+        Claim(li_wang, TRUTH, "higher", f"{plain}: annealed mean T=0.89", "semantic"),
+        Claim(zhang, "classification (lambda=0.5): annealed mean T=0.38", "higher", regression, "colorfulness"),
+    ]
+    present = set(methods)
+    return [c for c in candidates if c.first in present and c.second in present]
+
+
 # ------------------------------------------------------------------ output
 
 def _cell(value: float | None, digits: int) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -138,6 +139,10 @@ def test_the_cli_prints_the_device_and_the_table_and_writes_json(checkpoints, tm
     assert code == 0
     assert "colorlab device: cpu" in printed
     assert "| method | checkpoint | UV loss | AuC | rebal. AuC | colorfulness | semantic |" in printed
+    # the papers' orderings that these rows allow, each with a verdict from its interval
+    assert "the papers' orderings" in printed
+    assert re.search(r"^(agrees|DIFFERS|within noise) +Zhu et al\. \(000\): regression \(L2\) beats gray in UV loss +"
+                     r"\(difference [-+]\d", printed, re.M)
     document = json.loads(out.read_text(encoding="utf-8"))
     rows = document["rows"]
     assert [r["method"] for r in rows] == [GRAY, "regression (L2)", "classification (lambda=0.5): mode",
