@@ -24,7 +24,7 @@ from .color import l_ab_to_rgb, normalize_l, rgb_to_l_ab
 from .colorize import predict_ab
 from .data import LabPairs, load_images
 from .device import default_device, describe_device, is_gpu, seed_everything
-from .metrics import auc, colorfulness, uv_loss
+from .results import TRUTH, Claim, ResultsTable, image_scores
 from .models import build_model
 from .quantize import LI_WANG_TEMPERATURE, ZHANG_TEMPERATURE
 from .train import TrainConfig, fit
@@ -42,37 +42,13 @@ class DemoSize:
     seconds_per_model: float
 
 
-CPU_SIZE = DemoSize(width=8, patch=64, train_count=2000, test_count=96, batch_size=32, seconds_per_model=90)
+CPU_SIZE = DemoSize(width=8, patch=64, train_count=2000, test_count=1000, batch_size=32, seconds_per_model=90)
 GPU_SIZE = DemoSize(width=32, patch=96, train_count=20000, test_count=256, batch_size=128, seconds_per_model=90)
 
 
-def evaluate(methods: dict[str, torch.Tensor], truth_rgb: torch.Tensor) -> dict[str, dict[str, float]]:
-    """UV loss, AuC and colorfulness of each method's RGB output against the truth."""
-    _, true_ab = rgb_to_l_ab(truth_rgb)
-    rows = {}
-    for name, rgb in methods.items():
-        _, ab = rgb_to_l_ab(rgb)
-        rows[name] = {
-            "UV loss": float(uv_loss(rgb, truth_rgb)),
-            "AuC": float(auc(ab, true_ab)),
-            "colorfulness": float(colorfulness(rgb)),
-        }
-    return rows
-
-
-def format_table(rows: dict[str, dict[str, float]]) -> str:
-    columns = list(next(iter(rows.values())))
-    lines = [f"{'method':<28}" + "".join(f"{c:>14}" for c in columns)]
-    lines.append("-" * len(lines[0]))
-    for name, values in rows.items():
-        lines.append(f"{name:<28}" + "".join(f"{values[c]:>14.5f}" if c == "UV loss" else f"{values[c]:>14.3f}"
-                                              for c in columns))
-    return "\n".join(lines)
-
-
 def run_demo(out: str | Path = "out", size: DemoSize | None = None, device: torch.device | None = None,
-             seed: int = 0, progress: bool = True) -> dict[str, dict[str, float]]:
-    """Train, evaluate, write ``out/demo.png``; return the table as a dict."""
+             seed: int = 0, progress: bool = True):
+    """Train, evaluate, write ``out/demo.png``; return the :class:`colorlab.results.ResultsTable`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -118,10 +94,18 @@ def run_demo(out: str | Path = "out", size: DemoSize | None = None, device: torc
         f"annealed mean T={ZHANG_TEMPERATURE}": rgb_from(
             predict_ab(models["classification"], l_norm, "annealed", ZHANG_TEMPERATURE)),
     }
-    rows = evaluate({**outputs, "truth": truth}, truth)
+    table = ResultsTable(seed=seed)
+    _, true_ab = rgb_to_l_ab(truth)
+    for name, rgb in {**outputs, TRUTH: truth}.items():
+        scores = image_scores(rgb, truth, true_ab=true_ab)
+        table.add(name, {k: scores[k] for k in ("uv_loss", "auc", "colorfulness")})
     print()
     print(f"held-out photos, {len(truth)} patches of {size.patch} px:")
-    print(format_table(rows))
+    print(table)
+    print()
+    table.check([Claim("Zhu et al. (000)", "regression (L2)", "lower", "gray output", "uv_loss"),
+                 Claim("Zhang et al.", f"annealed mean T={ZHANG_TEMPERATURE}", "higher", "regression (L2)",
+                       "colorfulness")])
 
     shown = [0, len(truth) // 3, 2 * len(truth) // 3, len(truth) - 1]
     columns = ["input L", "gray", "regression", "class. mode", f"annealed T={ZHANG_TEMPERATURE}", "truth"]
@@ -132,4 +116,4 @@ def run_demo(out: str | Path = "out", size: DemoSize | None = None, device: torc
     path = _save_figure(fig, Path(out) / "demo.png")
     plt.close(fig)
     print(f"\nwrote {path}; the whole demo took {time.perf_counter() - start:.0f} s")
-    return rows
+    return table

@@ -20,10 +20,10 @@ def test_tour_prints_device_and_writes_the_figure(tmp_path, capsys, monkeypatch)
 def test_demo_runs_end_to_end_on_a_tiny_budget(tmp_path, capsys):
     # a smoke test of the whole pipeline; the real figures come from `bash run.sh demo`
     size = DemoSize(width=4, patch=32, train_count=64, test_count=8, batch_size=16, seconds_per_model=2)
-    rows = run_demo(tmp_path, size=size, progress=False)
-    assert set(rows) >= {"gray output", "regression (L2)", "classification: mode", "truth"}
-    assert rows["truth"]["UV loss"] == pytest.approx(0, abs=1e-6) and rows["truth"]["AuC"] == pytest.approx(1)
-    assert rows["gray output"]["colorfulness"] < 1
+    table = run_demo(tmp_path, size=size, progress=False)
+    assert set(table.methods) >= {"gray output", "regression (L2)", "classification: mode", "truth"}
+    assert table.mean("truth", "uv_loss") == pytest.approx(0, abs=1e-6) and table.mean("truth", "auc") == pytest.approx(1)
+    assert table.mean("gray output", "colorfulness") < 1
     assert (tmp_path / "demo.png").stat().st_size > 10_000
     assert "UV loss" in capsys.readouterr().out
 
