@@ -106,6 +106,7 @@ def image_grid(rows: Sequence[Sequence[object]], column_titles: Sequence[str] | 
             if i == 0 and column_titles is not None and j < len(column_titles):
                 ax.set_title(column_titles[j], fontsize=9)
             if j == 0 and row_titles is not None:
-                ax.set_ylabel(row_titles[i], fontsize=9)
+                # horizontal, to the left of the row: a long name never runs into the next row's
+                ax.set_ylabel(row_titles[i], fontsize=9, rotation=0, ha="right", va="center")
     fig.tight_layout()
     return fig
