@@ -52,7 +52,11 @@ echo "full_cifar10: data $DATA, size $SIZE, width $WIDTH, $STEPS steps of batch 
      "$HALVE_EVERY steps, at most $TIME_LIMIT s per network; checkpoints in $RUNS/"
 
 if [ "$DATA" = cifar10 ]; then
-  "$PYTHON" data_scripts/get_cifar10.py   # into data/, where colorlab looks; does nothing when already there
+  # Download into data/, where colorlab looks, unless colorlab already finds CIFAR-10 ($COLORLAB_DATA, data/, in
+  # either layout: the official binary files or a labelled folder such as the JPEG copy decoded for development).
+  if ! "$PYTHON" -c "import sys; from colorlab.data import find_cifar10; sys.exit(find_cifar10() is None)"; then
+    "$PYTHON" data_scripts/get_cifar10.py
+  fi
 fi
 
 count_args=()
