@@ -94,3 +94,52 @@ def test_turing_test_shows_a_new_image_each_round_and_says_if_the_guess_was_righ
 def test_turing_test_refuses_bad_images():
     with pytest.raises(ValueError):
         TuringTest(torch.rand(2, 8, 8), torch.rand(1, 3, 8, 8))
+
+
+# ------------------------------------------------------------------ the reference judge of CIFAR-10
+
+def test_the_reference_judge_loads_safely_and_its_record_says_how_it_was_made():
+    from colorlab.semantic import reference_judge
+
+    judge, record = reference_judge("cifar10")
+    assert judge.config == record["model_config"] and not judge.training
+    assert record["command"].startswith("colorlab judge --data cifar10")
+    assert record["classes"] == 10 and record["train_images"] == 50000 and record["test_images"] == 10000
+    truth, gray = record["accuracy"]["truth"], record["accuracy"]["gray"]
+    assert truth["mean"] >= 0.70 and truth["interval"][0] > gray["interval"][1]  # worth the name, and uses colour
+
+
+def test_a_damaged_judge_is_refused_by_its_checksum(tmp_path):
+    from colorlab.semantic import _judge_files, load_judge
+
+    weights, record_file = _judge_files("cifar10")
+    import json
+
+    sha256 = json.loads(record_file.read_text())["sha256"]
+    copy = tmp_path / "judge.pt"
+    data = bytearray(weights.read_bytes())
+    data[-100] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="sha256"):
+        load_judge(copy, sha256=sha256)
+    with pytest.raises(ValueError, match="only for cifar10"):
+        from colorlab.semantic import reference_judge
+
+        reference_judge("imagenet")
+
+
+def test_the_reference_judge_is_good_on_true_colours_and_worse_on_gray(cifar10_binary_root, monkeypatch):
+    # 003's test means something only when the judge is good on the true images: at least 70 % on CIFAR-10
+    from colorlab.color import rgb_to_gray
+    from colorlab.results import AGREES, Claim, ResultsTable
+    from colorlab.semantic import correct, reference_judge
+
+    monkeypatch.setenv("COLORLAB_DATA", str(cifar10_binary_root))
+    images, labels = load_images("cifar10", "test", size=32, count=2000, labels=True)
+    judge, _ = reference_judge("cifar10")
+    truth = images.float() / 255
+    table = ResultsTable()
+    table.add("truth", {"semantic": correct(judge, truth, labels)})
+    table.add("gray", {"semantic": correct(judge, rgb_to_gray(truth), labels)})
+    assert table.interval("truth", "semantic")[0] >= 0.70
+    assert table.verdict(Claim("", "truth", "higher", "gray", "semantic")) == AGREES
