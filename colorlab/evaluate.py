@@ -374,6 +374,12 @@ def evaluate_checkpoints(
         done = min(first + batch_size, n)
         if done == n or (first // batch_size) % max(1, math.ceil(n / batch_size) // 10) == 0:
             say(f"  scored {done} of {n} images")  # about ten lines, whatever the number of batches
+    # a training that its time limit (--seconds) stopped early is footnoted: it is not the run its settings describe
+    planned = {c["path"]: (c["steps"], (c["train_config"] or {}).get("steps")) for c in info_checkpoints}
+    for name, path, _, _ in rows:
+        done, wanted = planned.get(path, (None, None))
+        if wanted and done is not None and done < wanted:
+            table.note(name, f"trained {done} of {wanted} steps (stopped by its time limit): not the full run")
     result = Evaluation([
         Row(method=name, checkpoint=path, uv_loss=table.mean(name, "uv_loss"), auc=table.mean(name, "auc"),
             rebalanced_auc=table.mean(name, "rebalanced_auc"), colorfulness=table.mean(name, "colorfulness"),
@@ -458,6 +464,8 @@ def format_table(rows: Sequence[Row]) -> str:
         lines.append(f"| {text(r.method)} | {text(r.checkpoint)} | " + " | ".join(cells) + " |")
     if table is not None:
         lines.append("")
+        for method, notes in table.notes.items():
+            lines.append(f"{method}: " + "; ".join(notes))
         lines.append(f"[lo, hi]: the 95 % bootstrap interval over the {table.n} held-out images.")
     return "\n".join(lines)
 

@@ -202,6 +202,17 @@ def test_a_checkpoint_of_an_unknown_kind_names_the_known_kinds(tmp_path):
     assert all(kind in message for kind in MODELS)
 
 
+def test_a_run_its_time_limit_stopped_is_footnoted(tmp_path):
+    path = tmp_path / "cut.pt"
+    assert cli.main(["train", "--model", "regression", "--width", "4", "--size", str(SIZE), "--count", "32",
+                     "--steps", "500", "--batch-size", "8", "--seconds", "0", "--out", str(path)]) == 0
+    rows = evaluate_checkpoints([path], data="samples", size=SIZE, count=8, device="cpu", semantic_steps=0)
+    steps = rows.info["checkpoints"][0]["steps"]
+    assert steps < 500
+    text = format_table(rows)
+    assert f"regression (L2): trained {steps} of 500 steps (stopped by its time limit): not the full run" in text
+
+
 def test_a_folder_has_no_labels_so_no_semantic_column(checkpoints, tmp_path):
     from PIL import Image
 
