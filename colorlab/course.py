@@ -294,8 +294,9 @@ def setup(device=None, dataset="auto", size: str | None = None, seed: int = 0, v
                       f"photos instead.")
             else:
                 print(f"dataset 'auto': no CIFAR-10 in {data_root()}, using the embedded photos; "
-                      f"`python data_scripts/get_cifar10.py --dest {data_root()}` downloads it (170 MB), or set "
-                      f"${DATA_ENV_VAR} to a folder that holds it.")
+                      f"`python data_scripts/get_cifar10.py`, run from the course's top folder, downloads it "
+                      f"(170 MB) into its data/ folder, where every notebook finds it; or set ${DATA_ENV_VAR} to a "
+                      f"folder that holds it.")
     if dataset == "cifar10" and chosen.patch != 32:
         chosen = replace(chosen, patch=32)  # CIFAR-10 is 32x32 and nothing else
     seed_everything(seed)

@@ -1,4 +1,4 @@
-"""The colorization CNN of Li and Wang (003, Figure 4), for regression and for classification.
+"""The colorization CNN of Li and Wang (003, Figure 4), for regression, and its classification variant.
 
 Blocks 1-3 halve the resolution three times (64, 128, 256 channels at full
 width), blocks 4-7 work at 1/8 with 512 channels, blocks 5 and 6 dilated by 2 to
@@ -11,7 +11,8 @@ block ends with batch norm. No pooling.
   ab mapped to [0, 1], the same thing shifted).
 - :class:`ClassificationCNN`: the same trunk; one transposed convolution takes
   1/8 to 1/4 and a 1x1 convolution predicts 313 logits per pixel at 1/4 of the
-  input resolution, as Zhang et al. do. Upsample the decoded ab to full size.
+  input resolution: that head is Zhang et al.'s (003's classifier, Figure 5,
+  ends at full resolution). Upsample the decoded ab to full size.
 
 ``width`` scales every channel count: 64 is the paper's network (about 33 M
 parameters for regression), 8 or 16 train in minutes on a laptop CPU.

@@ -7,7 +7,10 @@ The paper found that the learned weights end up near 0 and the bias near the
 mean colour, so the model paints every pixel about the same faint tint, and its
 UV loss is only a little below that of the gray output (Table 1: 0.004787 vs
 0.005163). :attr:`HogSvrColorizer.weights_` and :attr:`HogSvrColorizer.bias_`
-let a notebook check that finding.
+let a notebook check that finding; note that ``bias_`` is the intercept on
+uncentred features (the colour of an all-zero feature vector), so what compares
+with the mean colour is the average prediction, ``bias_ + weights_ @ mean
+feature`` (notebook 02 prints both).
 
 The descriptor is computed densely, for every pixel at once, by
 :func:`dense_hog`, and agrees with :func:`skimage.feature.hog` on each window
@@ -248,9 +251,11 @@ class HogSvrColorizer:
     values of a textured window are never all 0 (they have unit L2 norm). The
     paper's finding (weights near 0, bias near the mean, on COCO) is what a linear
     model must learn when Y and HOG tell nothing about colour. Trained on patches
-    of only a few photos, it instead partly recognises the photo: weights up to
-    about 0.15, a bias away from the mean, and a much lower error on new patches
-    of those photos than on a photo it has not seen.
+    of only a few photos, it instead partly recognises the photo: weights that are
+    small but not 0 (their size depends on the photos; notebook 02 prints them), an
+    intercept away from the mean with the opposite sign of ``weights_ @ mean
+    feature``, and a much lower error on new patches of those photos than on a
+    photo it has not seen.
 
     :meth:`predict_uv` and :meth:`colorize` raise
     :class:`sklearn.exceptions.NotFittedError` before :meth:`fit`.
