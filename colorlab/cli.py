@@ -130,7 +130,7 @@ def _train(args: argparse.Namespace, info) -> int:
     model = build_model({"name": args.model, "width": args.width})
     config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
                          rebalance=None if args.rebalance < 0 else args.rebalance, halve_every=args.halve_every,
-                         time_budget=args.seconds, seed=args.seed)
+                         time_budget=args.seconds, seed=args.seed, amp=args.amp)
     history = fit(model, data, config, checkpoint=args.out, resume=args.resume, progress=info.is_main, shard=False)
     last = f", last loss {history.loss[-1]:.4f}" if history.loss else ""
     say(f"{history.steps_done} steps, {history.images_seen} images in {history.seconds:.0f} s{last}; wrote {args.out}")
@@ -273,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--halve-every", type=int, default=None, help="halve the learning rate every N steps (000)")
     tr.add_argument("--seconds", type=float, default=None, help="stop after this many seconds of training")
     tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
+                    help="bf16 autocast where the hardware computes in bf16: CUDA, CPUs with AVX-512 BF16 or AMX "
+                         "(default; --no-amp trains in float32)")
     tr.add_argument("--resume", action="store_true", help="continue from --out if it exists")
     tr.add_argument("--out", required=True, help="the checkpoint to write (e.g. runs/cls.pt)")
     tr.set_defaults(func=cmd_train)

@@ -815,7 +815,7 @@ class LabPairs(torch.utils.data.Dataset):
         return LabPairs(self.l.to(device), self.ab.to(device))
 
     def batches(self, batch_size: int, shuffle: bool = True, flip: bool = False,
-                generator: torch.Generator | None = None, drop_last: bool = False):
+                generator: torch.Generator | None = None, drop_last: bool = False, also: tuple = ()):
         """One epoch of ``(l, ab)`` batches, shapes (B,1,H,W) and (B,2,H,W), on the data's device.
 
         Parameters
@@ -832,6 +832,10 @@ class LabPairs(torch.utils.data.Dataset):
             permutation and flips are drawn there once per epoch and copied over.
         drop_last : bool
             Leave out the last batch when it is smaller than ``batch_size``.
+        also : tuple of tensors
+            More per-image tensors, shape (N, ..., W') on the data's device (a training loop's
+            precomputed targets, say), batched with the same images and mirrored along their last
+            dimension with them; each batch is then ``(l, ab, *also)``.
 
         The permutation and flips are drawn once at the start of the epoch, on the device; each batch is
         then an index_select and a ``torch.where``, with no host work and no synchronisation.
@@ -840,22 +844,27 @@ class LabPairs(torch.utils.data.Dataset):
         if generator is not None and not isinstance(generator, torch.Generator):
             raise ValueError(f"generator must be a torch.Generator or None, got {describe(generator)}.")
         n, device = len(self), self.device
+        also = tuple(also)
+        for i, extra in enumerate(also):
+            if not (isinstance(extra, torch.Tensor) and extra.ndim >= 2 and extra.shape[0] == n
+                    and extra.device == device):
+                raise ValueError(f"LabPairs.batches: also[{i}] must be a tensor of shape ({n}, ..., W) on {device}, "
+                                 f"got {describe(extra)}.")
         draw_on = generator.device if generator is not None else device
         order = (torch.randperm(n, generator=generator, device=draw_on).to(device) if shuffle
                  else torch.arange(n, device=device))
         mirrored = (torch.rand(n, generator=generator, device=draw_on).to(device) < 0.5) if flip else None
         end = n - n % batch_size if drop_last else n
-        return self._epoch(order, mirrored, batch_size, end)
+        return self._epoch(order, mirrored, batch_size, end, also)
 
-    def _epoch(self, order, mirrored, batch_size, end):
+    def _epoch(self, order, mirrored, batch_size, end, also=()):
         for start in range(0, end, batch_size):
             index = order[start:start + batch_size]
-            l, ab = self.l[index], self.ab[index]
+            tensors = [self.l[index], self.ab[index], *(extra[index] for extra in also)]
             if mirrored is not None:
-                mask = mirrored[start:start + batch_size].view(-1, 1, 1, 1)
-                l = torch.where(mask, l.flip(-1), l)
-                ab = torch.where(mask, ab.flip(-1), ab)
-            yield l, ab
+                mask = mirrored[start:start + batch_size]
+                tensors = [torch.where(mask.view(-1, *(1,) * (x.ndim - 1)), x.flip(-1), x) for x in tensors]
+            yield tuple(tensors)
 
 
 # ------------------------------------------------------------ one entry point

@@ -6,13 +6,17 @@ for instance to compare timings or to keep a shared GPU free.
 
 from __future__ import annotations
 
+import math
 import os
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
 
 ENV_VAR = "COLORLAB_DEVICE"
+_THREADS_AT_IMPORT = torch.get_num_threads()
+_THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _mps_available() -> bool:
@@ -102,3 +106,65 @@ def fast_bf16(device: torch.device | str) -> bool:
         probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
         return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
     return False
+
+
+# ------------------------------------------------------------------ CPU threads
+
+def _cgroup_cpu_limit(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """The CPUs a cgroup quota allows this process (cgroup v2 ``cpu.max`` or v1 ``cfs_quota_us``), or None."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+        return None if quota <= 0 else quota / period
+    except (OSError, ValueError):
+        return None
+
+
+def physical_cores(cpus=None, topology: Path = Path("/sys/devices/system/cpu"),
+                   cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """How many physical cores this process may use: an int >= 1.
+
+    The logical CPUs it may run on (``os.sched_getaffinity``, or ``cpus``), with hyper-threading
+    siblings counted once (by their package and core id in ``topology``), capped by a container's
+    CPU quota (``cgroup``). Convolutions gain nothing from a second thread on the same core, and
+    more threads than the quota allows make them wait for each other.
+    """
+    if cpus is None:
+        cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    cores = set()
+    for cpu in cpus:
+        try:
+            folder = topology / f"cpu{cpu}" / "topology"
+            cores.add(((folder / "physical_package_id").read_text().strip(), (folder / "core_id").read_text().strip()))
+        except OSError:
+            cores.add(("cpu", str(cpu)))  # no topology to read: count the logical CPU as a core
+    count = max(1, len(cores))
+    limit = _cgroup_cpu_limit(cgroup)
+    if limit is not None:
+        count = min(count, max(1, math.ceil(limit - 1e-9)))
+    return count
+
+
+def use_physical_cores(verbose: bool = False) -> int:
+    """Give torch one CPU thread per physical core, unless the user chose a number; return the number.
+
+    A number is the user's when ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS`` is set or when
+    ``torch.set_num_threads`` was called after colorlab was imported; then nothing changes. On a
+    CPU shared with other busy programs, fewer threads (``OMP_NUM_THREADS=1``) can be faster.
+    """
+    global _THREADS_AT_IMPORT
+    current = torch.get_num_threads()
+    if any(os.environ.get(name) for name in _THREAD_ENV_VARS) or current != _THREADS_AT_IMPORT:
+        return current
+    wanted = physical_cores()
+    if wanted != current:
+        torch.set_num_threads(wanted)
+        if verbose:
+            print(f"colorlab: {wanted} CPU threads, one per physical core (was {current})")
+    _THREADS_AT_IMPORT = wanted  # what colorlab chose is not the user's choice
+    return wanted

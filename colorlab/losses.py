@@ -112,6 +112,41 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor, weights: torc
     return per_pixel.mean()
 
 
+def soft_cross_entropy_sparse(logits: torch.Tensor, bins: torch.Tensor, target: torch.Tensor,
+                              weights: torch.Tensor | None = None) -> torch.Tensor:
+    """:func:`soft_cross_entropy` with the target given by its non-zero entries only.
+
+    Parameters
+    ----------
+    logits : (N,313,H,W) raw scores
+    bins : (N,k,H,W) integer bin indices, e.g. from :func:`colorlab.quantize.soft_encode_sparse`
+    target : (N,k,H,W) the target probability of each of those bins (each pixel sums to 1)
+    weights : optional (N,H,W) per-pixel weights, as for :func:`soft_cross_entropy`
+
+    Returns
+    -------
+    0-d float32 tensor, equal to ``soft_cross_entropy(logits, dense)`` where ``dense`` is
+    ``target`` scattered into 313 zeros at ``bins``, at the cost of a gather of k values
+    per pixel instead of a product with 313.
+    """
+    if logits.ndim != 4 or bins.shape != target.shape or bins.ndim != 4 or bins.shape[0] != logits.shape[0] \
+            or bins.shape[2:] != logits.shape[2:]:
+        raise ValueError(
+            f"soft_cross_entropy_sparse: logits must be (N,313,H,W) and bins and target (N,k,H,W) with the same "
+            f"N, H, W; got {tuple(logits.shape)}, {tuple(bins.shape)} and {tuple(target.shape)}."
+        )
+    log_p = F.log_softmax(logits.float(), dim=1)  # float32, as in soft_cross_entropy
+    per_pixel = -(log_p.gather(1, bins.long()) * target.float()).sum(dim=1)
+    if weights is not None:
+        if weights.shape != per_pixel.shape:
+            raise ValueError(
+                f"soft_cross_entropy_sparse: weights must have shape (N,H,W) = {tuple(per_pixel.shape)}, "
+                f"got {tuple(weights.shape)}."
+            )
+        per_pixel = per_pixel * weights
+    return per_pixel.mean()
+
+
 LOSSES = {"mse": mse, "smooth_l1": smooth_l1, "blur": blur_loss}
 
 

@@ -134,6 +134,21 @@ def encode_hard(ab) -> torch.Tensor:
     return bins[0] if single else bins
 
 
+def _check_soft_settings(k, sigma, name: str) -> None:
+    if not (isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= NUM_BINS):
+        raise ValueError(f"{name}: k must be an integer from 1 to {NUM_BINS}, got {k!r}.")
+    if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"{name}: sigma must be a positive number, got {sigma!r}.")
+
+
+def _soft_weights(pixels: torch.Tensor, k: int, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(P, 2) pixels -> indices (P, k) of their k nearest bins, nearest first, and Gaussian weights (P, k)."""
+    d2, idx = _nearest_bins(pixels, k)
+    # subtracting the nearest distance keeps exp() away from underflow for far-out colours
+    weights = torch.exp(-(d2 - d2[:, :1]) / (2 * sigma**2))
+    return idx, weights / weights.sum(dim=1, keepdim=True)
+
+
 def soft_encode(ab, k: int = SOFT_K, sigma: float = SOFT_SIGMA) -> torch.Tensor:
     """Soft targets: each pixel spread over its ``k`` nearest bins with Gaussian weights.
 
@@ -149,21 +164,44 @@ def soft_encode(ab, k: int = SOFT_K, sigma: float = SOFT_SIGMA) -> torch.Tensor:
     Returns
     -------
     float tensor (N,313,H,W) or (313,H,W) whose values along the bin dimension sum to 1.
+    The same targets without the zeros: :func:`soft_encode_sparse`.
     """
     x, single = _ab(ab, "soft_encode input")
-    if not (isinstance(k, int) and 1 <= k <= NUM_BINS):
-        raise ValueError(f"soft_encode: k must be an integer from 1 to {NUM_BINS}, got {k!r}.")
-    if not (math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"soft_encode: sigma must be a positive number, got {sigma!r}.")
+    _check_soft_settings(k, sigma, "soft_encode")
     n, _, h, w = x.shape
-    d2, idx = _nearest_bins(_flat_pixels(x), k)
-    # subtracting the nearest distance keeps exp() away from underflow for far-out colours
-    weights = torch.exp(-(d2 - d2[:, :1]) / (2 * sigma**2))
-    weights = weights / weights.sum(dim=1, keepdim=True)
+    idx, weights = _soft_weights(_flat_pixels(x), k, sigma)
     out = torch.zeros(n * h * w, NUM_BINS, dtype=x.dtype, device=x.device)
     out.scatter_(1, idx, weights)
     out = out.reshape(n, h, w, NUM_BINS).permute(0, 3, 1, 2)
     return out[0] if single else out
+
+
+def soft_encode_sparse(ab, k: int = SOFT_K, sigma: float = SOFT_SIGMA) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`soft_encode` as its ``k`` non-zero entries per pixel: which bins, and their weights.
+
+    Only 5 of the 313 target values of a pixel are non-zero; a training loop that keeps
+    just those (and :func:`colorlab.losses.soft_cross_entropy_sparse`) never builds or
+    reads the 313-wide zeros, and the targets of a whole data set fit beside its images.
+
+    Parameters
+    ----------
+    ab : float tensor (N,2,H,W) or (2,H,W), unnormalised a and b
+    k, sigma : as for :func:`soft_encode`
+
+    Returns
+    -------
+    bins : torch.long tensor (N,k,H,W) or (k,H,W), bin indices in [0, 313), nearest first
+        (so ``bins[:, 0]`` is :func:`encode_hard`, up to ties)
+    weights : float tensor of the same shape, non-negative, summing to 1 over dimension ``-3``;
+        ``soft_encode(ab)`` is ``weights`` scattered into 313 zeros at ``bins``.
+    """
+    x, single = _ab(ab, "soft_encode_sparse input")
+    _check_soft_settings(k, sigma, "soft_encode_sparse")
+    n, _, h, w = x.shape
+    idx, weights = _soft_weights(_flat_pixels(x), k, sigma)
+    idx = idx.reshape(n, h, w, k).permute(0, 3, 1, 2)
+    weights = weights.to(x.dtype).reshape(n, h, w, k).permute(0, 3, 1, 2)
+    return (idx[0], weights[0]) if single else (idx, weights)
 
 
 def bin_counts(ab) -> torch.Tensor:

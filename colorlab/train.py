@@ -3,10 +3,17 @@
 ``fit(model, data, config)`` trains a regression network (normalised ab out) or
 a classification network (313 logits out) on :class:`~colorlab.data.LabPairs`:
 Adam, optionally the learning rate halved every ``halve_every`` steps (000),
-a tqdm progress bar with the running loss, and a history for loss curves. On
-CUDA it uses bf16 autocast and channels_last; the data stays where
-``LabPairs`` put it, so a GPU step does no host work (the loss is copied to the
-host only every ``log_every`` steps). Under ``torchrun`` it trains on several
+a tqdm progress bar with the running loss, and a history for loss curves.
+
+It trains at the machine's speed on a GPU and on a CPU alike: channels_last
+memory format (CUDA and CPU), bf16 autocast where the hardware computes in bf16
+(CUDA; CPUs with AVX-512 BF16 or AMX: :func:`colorlab.device.fast_bf16`) with
+the loss in float32, a fused Adam, one thread per physical CPU core, and the
+classification network's soft targets computed once per data set (5 bins and
+weights per pixel) instead of once per batch. The data stays where ``LabPairs``
+put it, so a step does no host work (the loss is copied to the host only every
+``log_every`` steps). ``benchmarks/train_throughput.py`` measures what each of
+these buys against a plain float32 loop. Under ``torchrun`` it trains on several
 processes with DistributedDataParallel, each on its own shard of the data (see
 :func:`fit` and :mod:`colorlab.distributed`).
 
@@ -32,9 +39,10 @@ from torch import nn
 from . import __version__
 from .color import denormalize_ab
 from .data import LabPairs
-from .losses import regression_loss, soft_cross_entropy
+from .device import fast_bf16, use_physical_cores
+from .losses import regression_loss, soft_cross_entropy_sparse
 from .models import build_model
-from .quantize import NUM_BINS, SOFT_K, SOFT_SIGMA, class_prior, rebalance_weights, soft_encode
+from .quantize import NUM_BINS, SOFT_K, SOFT_SIGMA, class_prior, rebalance_weights, soft_encode_sparse
 
 CHECKPOINT_FORMAT = "colorlab-checkpoint-1"
 
@@ -51,7 +59,7 @@ class TrainConfig:
     rebalance: float | None = 0.5  # classification: lambda of the rebalancing weights; None for none
     halve_every: int | None = None  # halve the learning rate every this many steps (000 used 3000)
     flip: bool = True  # random horizontal flips, done on the device
-    amp: bool = True  # bf16 autocast on CUDA (ignored elsewhere)
+    amp: bool = True  # bf16 autocast where it is fast (fast_bf16: CUDA, CPUs with AVX-512 BF16 or AMX)
     time_budget: float | None = None  # seconds; stop early when spent
     log_every: int = 10  # steps between host reads of the loss
     seed: int = 0
@@ -80,17 +88,32 @@ class History:
         return self.step[-1] if self.step else 0
 
 
-def _classification_targets(ab_norm: torch.Tensor, scale: int, weights: torch.Tensor | None):
-    """Soft targets at the logits' resolution, and each pixel's rebalancing weight.
+def soft_targets(ab_norm: torch.Tensor, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Zhang's soft targets at the logits' resolution, as their non-zero entries.
 
-    The true ab is average-pooled to 1/scale (the resolution Zhang's network
-    predicts at), then soft-encoded over the 5 nearest bins. A pixel's weight is
-    that of its most probable target bin, as in Zhang et al.
+    The true ab (normalised, (N,2,H,W)) is average-pooled to 1/scale (the
+    resolution Zhang's network predicts at), then soft-encoded over the 5 nearest
+    bins: (N,5,H',W') bin indices, nearest first, and their weights
+    (:func:`colorlab.quantize.soft_encode_sparse`).
     """
     ab = denormalize_ab(F.avg_pool2d(ab_norm, scale, ceil_mode=True) if scale > 1 else ab_norm)
-    target = soft_encode(ab, k=SOFT_K, sigma=SOFT_SIGMA)
-    pixel_weights = weights[target.argmax(dim=1)] if weights is not None else None
-    return target, pixel_weights
+    return soft_encode_sparse(ab, k=SOFT_K, sigma=SOFT_SIGMA)
+
+
+def soft_targets_of(data: LabPairs, scale: int, chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`soft_targets` of a whole data set, once, on its device: int16 bins and float32 weights.
+
+    Each logit pixel keeps 5 bins at 2 + 4 bytes: CIFAR-10's 50000 training images (8 x 8 logits
+    each) need 96 MB, a sixth of their (L, ab) tensors.
+    """
+    n, _, h, w = data.ab.shape
+    shape = (n, SOFT_K, math.ceil(h / scale), math.ceil(w / scale))
+    bins = torch.empty(shape, dtype=torch.int16, device=data.device)
+    weights = torch.empty(shape, dtype=torch.float32, device=data.device)
+    for start in range(0, n, chunk):
+        b, t = soft_targets(data.ab[start:start + chunk], scale)
+        bins[start:start + chunk], weights[start:start + chunk] = b, t
+    return bins, weights
 
 
 def _bin_counts(data: LabPairs, chunk: int = 256) -> torch.Tensor:
@@ -148,11 +171,14 @@ def fit(
         raise ValueError(f"fit: data must be a colorlab.data.LabPairs, got {type(data).__name__}.")
     device = data.device
     cuda = device.type == "cuda"
+    if device.type == "cpu":
+        use_physical_cores()
+    channels_last = device.type in ("cuda", "cpu")  # faster convolutions on both (benchmarks/train_throughput.py)
     distributed, rank, world_size = dist.is_initialized(), dist.rank(), dist.world_size()
     if distributed and shard:
         data = LabPairs(data.l[rank::world_size], data.ab[rank::world_size])  # views: no copy of the images
     model.to(device)
-    if cuda:
+    if channels_last:
         model.to(memory_format=torch.channels_last)
     classification = getattr(model, "kind", "regression") == "classification"
     if dist.any_rank(len(data) == 0):
@@ -160,7 +186,7 @@ def fit(
                          f"fit: the data set is empty in at least one of the {world_size} processes.")
 
     torch.manual_seed(config.seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = _adam(model, config)
     history = History()
     saved_order = None
     found = resume and checkpoint is not None and Path(checkpoint).exists()
@@ -186,6 +212,11 @@ def fit(
         counts = dist.all_reduce_sum(_bin_counts(data))  # the prior of the whole data set, not of one shard
         weights = rebalance_weights(class_prior(counts), config.rebalance).to(device=device, dtype=torch.float32)
     loss_fn = None if classification else regression_loss(config.loss)
+    # Soft targets once per data set, mirrored with their images, when the pooling windows mirror too
+    # (W a multiple of the scale); otherwise per batch, from the mirrored ab.
+    targets = ()
+    if classification and data.ab.shape[-1] % model.scale == 0:
+        targets = soft_targets_of(data, model.scale)
 
     def lr_at(step: int) -> float:
         if config.halve_every:
@@ -195,10 +226,10 @@ def fit(
     # Each process shuffles its shard with a generator of its own. A resume puts it back where the saved run
     # stood; a checkpoint without that (an older one, or one of another number of processes) re-seeds it.
     generator = torch.Generator(device=device if cuda else "cpu").manual_seed(config.seed + history.steps_done + rank)
-    batches = _BatchStream(data, config.batch_size, config.flip, generator)
+    batches = _BatchStream(data, config.batch_size, config.flip, generator, also=targets)
     batches.restore(saved_order, rank, world_size)
     images_per_step = int(dist.all_reduce_sum(torch.tensor(batches.batch_size)).item())
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and config.amp)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp and fast_bf16(device))
 
     def log() -> None:
         nonlocal since_log
@@ -233,18 +264,20 @@ def fit(
     while step < config.steps:
         if out_of_time():
             break
-        l, ab = next(batches)
-        if cuda:
+        l, ab, *target = next(batches)
+        if channels_last:
             l = l.contiguous(memory_format=torch.channels_last)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step)
         with autocast:
             out = trained(l)
-            if classification:
-                target, pixel_weights = _classification_targets(ab, model.scale, weights)
-                loss = soft_cross_entropy(out, target, pixel_weights)
-            else:
-                loss = loss_fn(out.float(), ab)
+        # the loss in float32, outside autocast
+        if classification:
+            bins, target = target if target else soft_targets(ab, model.scale)
+            pixel_weights = weights[bins[:, 0].long()] if weights is not None else None  # its nearest bin's
+            loss = soft_cross_entropy_sparse(out, bins, target, pixel_weights)
+        else:
+            loss = loss_fn(out.float(), ab)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -259,6 +292,10 @@ def fit(
     bar.close()
     history.seconds += time.perf_counter() - start
     model.eval()
+    if channels_last:
+        # the memory format is a detail of training: the model leaves as a rebuilt checkpoint comes back,
+        # so a trained and a reloaded model compute the same numbers bit for bit
+        model.to(memory_format=torch.contiguous_format)
     if distributed:
         for buffer in model.buffers():  # batch-norm statistics: every process ends with process 0's model
             dist.broadcast_(buffer)
@@ -279,6 +316,15 @@ def fit(
     return history
 
 
+def _adam(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """Adam, fused into one kernel for all parameters where torch has that for the device (it is the same
+    update; the per-parameter loop costs more than the arithmetic on a small network)."""
+    try:
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # no fused kernel for this device or torch
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+
 class _BatchStream:
     """Batches forever, a new shuffle each epoch, from a generator of its own.
 
@@ -288,8 +334,8 @@ class _BatchStream:
     (given the same data, batch size and number of processes).
     """
 
-    def __init__(self, data: LabPairs, batch_size: int, flip: bool, generator: torch.Generator):
-        self.data, self.flip, self.generator = data, flip, generator
+    def __init__(self, data: LabPairs, batch_size: int, flip: bool, generator: torch.Generator, also: tuple = ()):
+        self.data, self.flip, self.generator, self.also = data, flip, generator, also
         self.batch_size = min(batch_size, len(data))
         self._epoch = iter(())
         self._epoch_start = generator.get_state()
@@ -299,7 +345,7 @@ class _BatchStream:
         self._epoch_start = self.generator.get_state()
         self._taken = 0
         self._epoch = self.data.batches(self.batch_size, shuffle=True, flip=self.flip, generator=self.generator,
-                                        drop_last=True)
+                                        drop_last=True, also=self.also)
 
     def __next__(self):
         batch = next(self._epoch, None)

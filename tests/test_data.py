@@ -480,6 +480,28 @@ def test_batches_flip_l_and_ab_together():
     assert 8 < flips < 32
 
 
+def test_batches_carry_more_per_image_tensors_and_mirror_them_too():
+    pairs = _id_pairs(12)
+    ids = torch.arange(12.0).view(12, 1, 1, 1).expand(12, 3, 2, 4).contiguous()
+    ramp = torch.arange(4.0).view(1, 1, 1, 4)
+    extra = ids + ramp / 10  # image i's extra holds i, and a left-to-right ramp that shows a mirror
+    labels = torch.arange(12).view(12, 1)  # a 2-d tensor: "mirrored" along its only non-batch axis
+    seen, flips = [], 0
+    for l, ab, batch_extra, batch_labels in pairs.batches(5, flip=True, also=(extra, labels),
+                                                         generator=torch.Generator().manual_seed(2)):
+        assert batch_extra.shape[1:] == (3, 2, 4) and batch_labels.shape[1:] == (1,)
+        for image, values, label in zip(l, batch_extra, batch_labels):
+            i = int(image[0, 0].max().floor())
+            assert int(label) == i and torch.equal(values.floor(), torch.full_like(values, float(i)))
+            mirrored = not torch.equal(image, pairs.l[i])
+            assert torch.equal(values, extra[i].flip(-1) if mirrored else extra[i])
+            flips += mirrored
+            seen.append(i)
+    assert sorted(seen) == list(range(12)) and 0 < flips < 12
+    with pytest.raises(ValueError, match=r"also\[0\] must be a tensor of shape \(12, \.\.\., W\)"):
+        next(pairs.batches(5, also=(torch.zeros(11, 2, 2),)))
+
+
 def test_batches_are_reproducible_with_a_generator():
     pairs = _id_pairs(20)
 

@@ -18,7 +18,7 @@ from scipy import ndimage
 
 from colorlab import losses
 from colorlab.losses import (LOSSES, blur_loss, gaussian_blur, gaussian_sigma, mse, regression_loss, smooth_l1,
-                             soft_cross_entropy, uv_loss)
+                             soft_cross_entropy, soft_cross_entropy_sparse, uv_loss)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -404,3 +404,47 @@ def test_weighted_soft_cross_entropy_has_no_gradient_where_the_weight_is_zero():
 
 def test_losses_module_exports():
     assert losses.uv_loss is losses.mse
+
+
+def _sparse_case(seed=0, n=2, h=3, w=4, k=5):
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, 313, h, w, generator=g)
+    bins = torch.stack([torch.randperm(313, generator=g)[:k] for _ in range(n * h * w)])
+    bins = bins.reshape(n, h, w, k).permute(0, 3, 1, 2).contiguous()
+    target = torch.rand(n, k, h, w, generator=g)
+    target = target / target.sum(dim=1, keepdim=True)
+    dense = torch.zeros(n, 313, h, w).scatter_(1, bins, target)
+    return logits, bins, target, dense
+
+
+def test_sparse_soft_cross_entropy_equals_the_dense_one_and_its_gradient():
+    logits, bins, target, dense = _sparse_case()
+    weights = torch.rand(2, 3, 4, generator=torch.Generator().manual_seed(1))
+    for w in (None, weights):
+        a = logits.clone().requires_grad_()
+        b = logits.clone().requires_grad_()
+        sparse = soft_cross_entropy_sparse(a, bins, target, w)
+        full = soft_cross_entropy(b, dense, w)
+        torch.testing.assert_close(sparse, full)
+        sparse.backward()
+        full.backward()
+        torch.testing.assert_close(a.grad, b.grad)
+    # int16 indices (how a training loop stores a data set's targets) give the same loss
+    torch.testing.assert_close(soft_cross_entropy_sparse(logits, bins.short(), target), soft_cross_entropy(logits, dense))
+
+
+def test_sparse_soft_cross_entropy_on_bfloat16_logits_is_float32():
+    logits, bins, target, dense = _sparse_case(seed=2)
+    value = soft_cross_entropy_sparse(logits.bfloat16(), bins, target)
+    assert value.dtype == torch.float32
+    torch.testing.assert_close(value, soft_cross_entropy(logits.bfloat16().float(), dense))
+
+
+def test_sparse_soft_cross_entropy_shape_mismatches_are_value_errors():
+    logits, bins, target, _ = _sparse_case()
+    with pytest.raises(ValueError, match=r"\(N,k,H,W\) with the same"):
+        soft_cross_entropy_sparse(logits, bins[:, :4], target)
+    with pytest.raises(ValueError, match="same N, H, W"):
+        soft_cross_entropy_sparse(logits[:, :, :2], bins, target)
+    with pytest.raises(ValueError, match=r"weights must have shape \(N,H,W\) = \(2, 3, 4\)"):
+        soft_cross_entropy_sparse(logits, bins, target, torch.ones(2, 1, 3, 4))

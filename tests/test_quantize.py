@@ -190,3 +190,24 @@ def test_bad_shapes_and_values():
         Q.encode_hard(torch.zeros(1, 2, 4, 4, dtype=torch.uint8))
     with pytest.raises(ValueError, match="method"):
         Q.decode(torch.zeros(313, 1, 1), "median")
+
+
+def test_soft_encode_sparse_is_soft_encode_without_the_zeros():
+    g = torch.Generator().manual_seed(0)
+    ab = (torch.rand(3, 2, 5, 6, generator=g) * 2 - 1) * 100  # out-of-gamut corners included
+    for k, sigma in ((5, 5.0), (1, 5.0), (3, 2.0)):
+        bins, weights = Q.soft_encode_sparse(ab, k=k, sigma=sigma)
+        assert bins.shape == weights.shape == (3, k, 5, 6) and bins.dtype == torch.long
+        dense = torch.zeros(3, Q.NUM_BINS, 5, 6).scatter_(1, bins, weights)
+        torch.testing.assert_close(dense, Q.soft_encode(ab, k=k, sigma=sigma))
+        assert (weights[:, :-1] >= weights[:, 1:]).all()  # nearest bin first, so the largest weight first
+    assert torch.equal(Q.soft_encode_sparse(ab)[0][:, 0], Q.encode_hard(ab))
+    single_bins, single_weights = Q.soft_encode_sparse(ab[0])
+    assert torch.equal(single_bins, Q.soft_encode_sparse(ab)[0][0])
+    torch.testing.assert_close(single_weights, Q.soft_encode_sparse(ab)[1][0])
+
+
+@pytest.mark.parametrize("k, sigma", [(0, 5.0), (314, 5.0), (2.5, 5.0), (5, 0.0), (5, float("nan"))])
+def test_soft_encode_sparse_rejects_bad_settings(k, sigma):
+    with pytest.raises(ValueError, match="soft_encode_sparse: (k|sigma) must be"):
+        Q.soft_encode_sparse(torch.zeros(1, 2, 1, 1), k=k, sigma=sigma)

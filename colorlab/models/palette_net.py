@@ -228,8 +228,9 @@ def fit_palette_model(model: PaletteNet, data, config=None, checkpoint: str | os
     from tqdm.auto import tqdm
 
     from ..data import LabPairs
+    from ..device import fast_bf16, use_physical_cores
     from ..losses import regression_loss
-    from ..train import History, TrainConfig, load_checkpoint, save_checkpoint
+    from ..train import History, TrainConfig, _adam, load_checkpoint, save_checkpoint
 
     config = config or TrainConfig()
     if not isinstance(model, PaletteNet):
@@ -240,12 +241,15 @@ def fit_palette_model(model: PaletteNet, data, config=None, checkpoint: str | os
         raise ValueError("fit_palette_model: the data set is empty.")
     device = data.device
     cuda = device.type == "cuda"
+    if device.type == "cpu":
+        use_physical_cores()
+    channels_last = device.type in ("cuda", "cpu")  # as colorlab.train.fit
     model.to(device)
-    if cuda:
+    if channels_last:
         model.to(memory_format=torch.channels_last)
 
     torch.manual_seed(config.seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = _adam(model, config)
     history = History()
     if resume and checkpoint is not None and os.path.exists(checkpoint):
         state = load_checkpoint(checkpoint, device=device, model=model)
@@ -265,7 +269,7 @@ def fit_palette_model(model: PaletteNet, data, config=None, checkpoint: str | os
             yield from data.batches(batch_size, shuffle=True, flip=config.flip, generator=generator, drop_last=True)
 
     batches = endless()
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and config.amp)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp and fast_bf16(device))
     step = history.steps_done
     running = torch.zeros((), device=device)
     since_log = 0
@@ -291,7 +295,7 @@ def fit_palette_model(model: PaletteNet, data, config=None, checkpoint: str | os
         if config.time_budget is not None and time.perf_counter() - start > config.time_budget:
             break
         l, ab = next(batches)
-        if cuda:
+        if channels_last:
             l = l.contiguous(memory_format=torch.channels_last)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step)
@@ -311,6 +315,8 @@ def fit_palette_model(model: PaletteNet, data, config=None, checkpoint: str | os
     bar.close()
     history.seconds += time.perf_counter() - start
     model.eval()
+    if channels_last:  # as colorlab.train.fit: the model leaves in the memory format a checkpoint rebuilds
+        model.to(memory_format=torch.contiguous_format)
     if checkpoint is not None:
         save_checkpoint(checkpoint, model, history=history, train_config=config, optimizer=optimizer)
     return history
