@@ -602,7 +602,9 @@ def test_resume_refuses_a_checkpoint_of_another_model(resumed, pairs, tmp_path):
 
 def _dtypes_seen(model, pairs, **config):
     seen = []
-    handle = model.head.register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    # training steps only (with gradients), not the batch-norm statistics recomputed at the end
+    handle = model.head.register_forward_hook(
+        lambda module, inputs, output: seen.append(output.dtype) if torch.is_grad_enabled() else None)
     try:
         fit(model, pairs, cfg(steps=2, log_every=1, **config), progress=False)
     finally:
@@ -628,7 +630,8 @@ def test_fit_trains_channels_last_on_a_cpu_and_returns_the_model_contiguous(pair
     formats = []
     handle = conv.register_forward_hook(
         lambda module, inputs, output: formats.append(module.weight.is_contiguous(memory_format=torch.channels_last)
-                                                      and inputs[0].is_contiguous(memory_format=torch.channels_last)))
+                                                      and inputs[0].is_contiguous(memory_format=torch.channels_last))
+        if torch.is_grad_enabled() else None)
     fit(model, pairs, cfg(steps=2, log_every=1), progress=False)
     handle.remove()
     assert formats == [True, True]
@@ -648,3 +651,44 @@ def test_bf16_and_float32_runs_follow_the_same_loss_curve(pairs, cls):
     gaps = [abs(a - b) / b for a, b in zip(curves[True], curves[False])]
     assert max(gaps) < 0.05, (curves, gaps)
     assert curves[True][-1] < curves[True][0] and curves[False][-1] < curves[False][0]
+
+
+def test_batch_norm_statistics_are_those_of_the_final_weights(pairs):
+    """After fit, each batch norm's running statistics are the plain average over the first batches of the
+    data in order, computed with the final weights: recomputing them changes nothing."""
+    model = small(RegressionCNN)
+    fit(model, pairs, cfg(steps=10, lr=3e-2), progress=False)
+    assert not model.training
+    after_fit = {k: v.clone() for k, v in model.state_dict().items() if "running" in k}
+    train.recompute_batch_norm(model, pairs, batch_size=8)
+    for key, value in after_fit.items():
+        torch.testing.assert_close(model.state_dict()[key], value, msg=key)
+    # by hand, for the first batch norm: the mean of its input over the two batches of 8
+    norm = model.trunk.blocks[0][4]
+    inputs = []
+    handle = norm.register_forward_hook(lambda module, x, out: inputs.append(x[0].detach()))
+    with torch.no_grad():
+        model(pairs.l[:8]), model(pairs.l[8:16])
+    handle.remove()
+    expected = torch.stack([x.mean(dim=(0, 2, 3)) for x in inputs]).mean(dim=0)
+    torch.testing.assert_close(norm.running_mean, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_recomputed_statistics_follow_the_weights_not_the_last_steps(pairs):
+    """A momentum average lags behind weights that move; the recomputed statistics do not."""
+    model = small(RegressionCNN)
+    fit(model, pairs, cfg(steps=10, lr=3e-2), progress=False)
+    norm = model.trunk.blocks[1][-1]
+    lagging = norm.running_mean.clone()
+    with torch.no_grad():
+        model.trunk.blocks[1][0].weight.mul_(3.0)  # the weights move after the statistics were taken
+    train.recompute_batch_norm(model, pairs, batch_size=8)
+    recomputed = norm.running_mean.clone()
+    assert not torch.allclose(recomputed, lagging)
+    model.train()  # (a train-mode pass moves the running statistics again: compare with the copy)
+    with torch.no_grad():
+        batch_mean = []
+        handle = norm.register_forward_hook(lambda module, x, out: batch_mean.append(x[0].mean(dim=(0, 2, 3))))
+        model(pairs.l[:8]), model(pairs.l[8:16])
+        handle.remove()
+    torch.testing.assert_close(recomputed, torch.stack(batch_mean).mean(dim=0), rtol=1e-4, atol=1e-6)

@@ -230,7 +230,7 @@ def fit_palette_model(model: PaletteNet, data, config=None, checkpoint: str | os
     from ..data import LabPairs
     from ..device import fast_bf16, use_physical_cores
     from ..losses import regression_loss
-    from ..train import History, TrainConfig, _adam, load_checkpoint, save_checkpoint
+    from ..train import History, TrainConfig, _adam, load_checkpoint, recompute_batch_norm, save_checkpoint
 
     config = config or TrainConfig()
     if not isinstance(model, PaletteNet):
@@ -270,7 +270,7 @@ def fit_palette_model(model: PaletteNet, data, config=None, checkpoint: str | os
 
     batches = endless()
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp and fast_bf16(device))
-    step = history.steps_done
+    step = first_step = history.steps_done
     running = torch.zeros((), device=device)
     since_log = 0
     bar = tqdm(total=config.steps, initial=step, desc="training palette", disable=not progress, leave=False)
@@ -314,7 +314,10 @@ def fit_palette_model(model: PaletteNet, data, config=None, checkpoint: str | os
         log()
     bar.close()
     history.seconds += time.perf_counter() - start
-    model.eval()
+    # the decoder's statistics with the true palettes, as in training (see colorlab.train.recompute_batch_norm)
+    if step > first_step:
+        recompute_batch_norm(model, data, batch_size,
+                             forward=lambda net, l, ab: net(l, palette=fast_histogram(denormalize_ab(ab))))
     if channels_last:  # as colorlab.train.fit: the model leaves in the memory format a checkpoint rebuilds
         model.to(memory_format=torch.contiguous_format)
     if checkpoint is not None:
