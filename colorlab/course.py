@@ -37,8 +37,8 @@ from torch import nn
 
 from . import __version__
 from .data import DATA_ENV_VAR, LabPairs, data_root, find_cifar10, load_images, resolve_dataset
-from .device import default_device, describe_device, is_gpu, seed_everything
-from .train import History, TrainConfig, fit, load_checkpoint
+from .device import default_device, describe_device, fast_bf16, is_gpu, seed_everything
+from .train import LOOP_VERSION, History, TrainConfig, fit, load_checkpoint
 
 # ------------------------------------------------------------------ sizes
 
@@ -163,7 +163,9 @@ class Course:
             "images": self._fingerprint(images),
             "colorlab": __version__,
             "torch": ".".join(torch.__version__.split(".")[:2]),
-            "device": self.device.type,  # bf16 on CUDA trains a (slightly) different model
+            "device": self.device.type,
+            "bf16": bool(config.amp and fast_bf16(self.device)),  # bf16 trains a (slightly) different model
+            "loop": LOOP_VERSION,  # what fit does, beyond its settings
         }
         if trainer is not None and trainer is not fit:
             key["trainer"] = f"{trainer.__module__}.{trainer.__qualname__}"

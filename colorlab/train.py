@@ -45,6 +45,10 @@ from .models import build_model
 from .quantize import NUM_BINS, SOFT_K, SOFT_SIGMA, class_prior, rebalance_weights, soft_encode_sparse
 
 CHECKPOINT_FORMAT = "colorlab-checkpoint-1"
+# Raised whenever fit trains differently with the same settings (2: bf16 and channels_last on CPUs, soft targets
+# once per data set, fused Adam, batch-norm statistics recomputed at the end), so that no cache hands back a
+# model the present loop would not have trained.
+LOOP_VERSION = 2
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import re
 from pathlib import Path
 
@@ -227,6 +229,19 @@ def test_train_caches_by_configuration_and_reloads_the_same_weights(tmp_path, mo
     assert course.checkpoint_path(second, config, images=flipped) != files[0]
     assert course.checkpoint_path(build_model({"name": "regression", "width": 8}), config) != files[0]
     assert course.checkpoint_path(second, config) == files[0]
+    # and so does what the training loop itself does: its version, and whether it trains in bf16
+    import colorlab.course as course_module
+
+    version = course_module.LOOP_VERSION
+    monkeypatch.setattr(course_module, "LOOP_VERSION", version + 1)
+    assert course.checkpoint_path(second, config) != files[0]
+    monkeypatch.setattr(course_module, "LOOP_VERSION", version)
+    monkeypatch.setattr(course_module, "fast_bf16", lambda device: True)
+    in_bf16 = course.checkpoint_path(second, config)
+    monkeypatch.setattr(course_module, "fast_bf16", lambda device: False)
+    in_float32 = course.checkpoint_path(second, config)
+    assert in_bf16 != in_float32
+    assert course.checkpoint_path(second, dataclasses.replace(config, amp=False)) == in_float32
 
 
 def test_a_run_cut_short_is_flagged_and_continued_never_loaded_as_the_full_run(tmp_path, monkeypatch, capsys):
