@@ -240,8 +240,7 @@ def test_train_caches_by_configuration_and_reloads_the_same_weights(tmp_path, mo
     in_bf16 = course.checkpoint_path(second, config)
     monkeypatch.setattr(course_module, "fast_bf16", lambda device: False)
     in_float32 = course.checkpoint_path(second, config)
-    assert in_bf16 != in_float32
-    assert course.checkpoint_path(second, dataclasses.replace(config, amp=False)) == in_float32
+    assert in_bf16 != in_float32  # the same settings, trained on a CPU with and without native bf16
 
 
 def test_a_run_cut_short_is_flagged_and_continued_never_loaded_as_the_full_run(tmp_path, monkeypatch, capsys):
