@@ -10,6 +10,7 @@ AuC, colorfulness, the semantic test of 003). Run ``colorlab --help`` for the op
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -109,11 +110,54 @@ def cmd_train(args: argparse.Namespace) -> int:
         distributed.cleanup()
 
 
+def _check_output_file(path: str, flag: str) -> None:
+    """Refuse, before any work, an output file that cannot be written: one clear line (a ValueError)."""
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"{flag} {path} is a folder; give a file name, e.g. {flag} {target / 'model.pt'}.")
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{flag} {path}: {parent} is a file, not a folder.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {path}: cannot write in {parent} (permission denied); choose another place.")
+
+
+def _positive(value, flag: str, kind=int, allow_none: bool = False):
+    if value is None and allow_none:
+        return
+    if value is None or not (value > 0) or (kind is float and not math.isfinite(value)):
+        raise ValueError(f"{flag} must be a positive {'whole number' if kind is int else 'number'}, got {value}.")
+
+
 def _train(args: argparse.Namespace, info) -> int:
     from .data import LabPairs, load_images
     from .device import seed_everything
     from .models import build_model
-    from .train import TrainConfig, fit
+    from .train import TrainConfig, TrainingInterrupted, _changed_settings, fit, read_checkpoint
+
+    # -- every argument and the output path, before any data is read or any step trained
+    for flag, value, kind, optional in (("--width", args.width, int, False), ("--steps", args.steps, int, False),
+                                        ("--batch-size", args.batch_size, int, False), ("--size", args.size, int, False),
+                                        ("--count", args.count, int, True), ("--lr", args.lr, float, False),
+                                        ("--seconds", args.seconds, float, True),
+                                        ("--halve-every", args.halve_every, int, True)):
+        _positive(value, flag, kind, optional)
+    _check_output_file(args.out, "--out")
+    config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
+                         rebalance=None if args.rebalance < 0 else args.rebalance, halve_every=args.halve_every,
+                         time_budget=args.seconds, seed=args.seed, amp=args.amp)
+    model_config = {"name": args.model, "width": args.width}
+    if args.resume and Path(args.out).is_file():
+        saved = read_checkpoint(args.out)
+        changed = _changed_settings(saved.get("train_config") or {}, config)
+        if dict(saved["model_config"]) != model_config:
+            changed.insert(0, f"model {dict(saved['model_config'])} -> {model_config}")
+        if changed:
+            raise ValueError(f"--resume: {args.out} was trained with other settings ({'; '.join(changed)}); "
+                             f"use the settings it was trained with (only --steps and --seconds may change), "
+                             f"or train to a new --out.")
 
     say = print if info.is_main else (lambda *_, **__: None)  # only process 0 talks
     seed_everything(args.seed)  # the same seed everywhere: every process builds the same initial weights
@@ -127,11 +171,13 @@ def _train(args: argparse.Namespace, info) -> int:
     if info.enabled:
         images = images[info.rank :: info.world_size]  # this process's shard: only it goes to the device
     data = LabPairs.from_rgb(images, device=info.device)
-    model = build_model({"name": args.model, "width": args.width})
-    config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
-                         rebalance=None if args.rebalance < 0 else args.rebalance, halve_every=args.halve_every,
-                         time_budget=args.seconds, seed=args.seed, amp=args.amp)
-    history = fit(model, data, config, checkpoint=args.out, resume=args.resume, progress=info.is_main, shard=False)
+    model = build_model(model_config)
+    try:
+        history = fit(model, data, config, checkpoint=args.out, resume=args.resume, progress=info.is_main,
+                      shard=False)
+    except TrainingInterrupted as stop:
+        say(f"colorlab train: {stop} (the same command with --resume continues it)")
+        return 128 + stop.signal_number if stop.signal_number else 130
     last = f", last loss {history.loss[-1]:.4f}" if history.loss else ""
     say(f"{history.steps_done} steps, {history.images_seen} images in {history.seconds:.0f} s{last}; wrote {args.out}")
     return 0

@@ -26,6 +26,7 @@ run continues exactly as if it had never stopped. They are written to a temporar
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -135,6 +136,53 @@ def prior_of(data: LabPairs, chunk: int = 256) -> torch.Tensor:
     return class_prior(_bin_counts(data, chunk))
 
 
+# Settings a resumed run may change: how long it trains and how it reports. Any other change would make the
+# resumed run a different run than the one the checkpoint began.
+RESUMABLE_CHANGES = ("steps", "time_budget", "log_every")
+SAVE_EVERY_STEPS = 1000
+SAVE_EVERY_SECONDS = 300.0
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped by SIGINT (Ctrl-C) or SIGTERM; ``checkpoint`` holds everything done so far (or is None)."""
+
+    def __init__(self, message: str, signal_number: int, step: int, checkpoint: Path | None):
+        super().__init__(message)
+        self.signal_number, self.step, self.checkpoint = signal_number, step, checkpoint
+
+
+def _changed_settings(saved: dict, config: TrainConfig) -> list[str]:
+    now = asdict(config)
+    return [f"{key}={saved[key]!r} -> {now[key]!r}" for key in now
+            if key in saved and key not in RESUMABLE_CHANGES and saved[key] != now[key]]
+
+
+class _StopSignals:
+    """While training, SIGINT and SIGTERM only ask the loop to stop at the end of its step (main thread only)."""
+
+    def __init__(self, enabled: bool):
+        import signal
+        import threading
+
+        self.received = None
+        self._previous = {}
+        if enabled and threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGINT, signal.SIGTERM):
+                self._previous[number] = signal.signal(number, self._ask)
+
+    def _ask(self, number, frame):
+        if self.received is not None:  # a second Ctrl-C: stop now, as Python would
+            raise KeyboardInterrupt
+        self.received = number
+
+    def restore(self):
+        import signal
+
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        self._previous = {}
+
+
 def fit(
     model: nn.Module,
     data: LabPairs,
@@ -143,6 +191,8 @@ def fit(
     resume: bool = False,
     progress: bool = True,
     shard: bool = True,
+    save_every: int | None = SAVE_EVERY_STEPS,
+    save_seconds: float | None = SAVE_EVERY_SECONDS,
 ) -> History:
     """Train ``model`` on ``data`` (on the data's device) and return the history.
 
@@ -165,6 +215,15 @@ def fit(
     checked every ``log_every`` steps, so that all stop at the same step. To
     resume, every process needs to see the checkpoint (a shared file system
     when the processes run on several machines).
+
+    **Nothing is lost** when a ``checkpoint`` is given: the state is saved there (atomically, with
+    everything a bit-exact resume needs) every ``save_every`` steps and every ``save_seconds``
+    seconds, at the next log point, and at the end. SIGINT (Ctrl-C, a notebook's interrupt) and
+    SIGTERM (a preempted machine) stop the loop at the end of the step in progress; the state is
+    saved and :class:`TrainingInterrupted` (a ``KeyboardInterrupt``) is raised with a one-line
+    message; ``resume=True`` continues from there. A resume must use the settings the checkpoint was
+    trained with, except ``steps``, ``time_budget`` and ``log_every``: anything else is a
+    ``ValueError`` that names what changed.
     """
     from tqdm.auto import tqdm
 
@@ -202,6 +261,11 @@ def fit(
     if found:
         # every process loads the same file, so weights, optimiser and history agree everywhere
         state = load_checkpoint(checkpoint, device=device, model=model)
+        changed = _changed_settings(state.get("train_config") or {}, config)
+        if changed:
+            raise ValueError(f"fit: {checkpoint} was trained with other settings ({', '.join(changed)}); resume "
+                             f"with the settings it was trained with (only {', '.join(RESUMABLE_CHANGES)} may "
+                             f"change), or train to a new checkpoint.")
         if state.get("optimizer"):
             optimizer.load_state_dict(state["optimizer"])
         history = History(**state["history"])
@@ -258,43 +322,104 @@ def fit(
             return False  # several processes decide together, at log points, so that all stop at the same step
         return dist.any_rank(time.perf_counter() - start > config.time_budget)
 
+    def save(saved_history: History) -> None:
+        """The checkpoint as training stands: every process takes part (the batch order is gathered)."""
+        order = batches.gather_state()
+        failed = None
+        if rank == 0:
+            try:
+                save_checkpoint(checkpoint, model, history=saved_history, train_config=config, optimizer=optimizer,
+                                batch_order=order)
+            except Exception as err:  # noqa: BLE001 -- re-raised below, once every process knows
+                failed = err
+        # also the barrier that keeps the other processes until the checkpoint is written
+        if dist.any_rank(failed is not None):
+            if failed is not None:
+                raise failed
+            raise RuntimeError(f"fit: process 0 failed to write the checkpoint {checkpoint}; see its error.")
+
+    def progress_saved() -> bool:
+        """At a log point: save the progress so far when it is due (all processes decide together)."""
+        nonlocal saved_at
+        if checkpoint is None:
+            return False
+        due = bool(save_every and step - saved_at[0] >= save_every) or bool(
+            save_seconds is not None and time.perf_counter() - saved_at[1] >= save_seconds)
+        if not dist.any_rank(due):
+            return False
+        save(dataclasses.replace(history, seconds=history.seconds + time.perf_counter() - start,
+                                 step=list(history.step), loss=list(history.loss), lr=list(history.lr)))
+        saved_at = (step, time.perf_counter())
+        return True
+
+    def stop_asked() -> bool:
+        if signals.received is None and not distributed:
+            return False
+        if distributed and since_log:
+            return False  # as for the time budget: all processes stop at the same log point
+        return dist.any_rank(signals.received is not None)
+
     trained.train()
     step = first_step = history.steps_done
     start = time.perf_counter()
+    saved_at = (step, start)
     running = torch.zeros((), device=device)
     since_log = 0
+    interrupted = False
     bar = tqdm(total=config.steps, initial=step, desc=f"training {model.config['name']}",
                disable=not (progress and rank == 0), leave=False)
-    while step < config.steps:
-        if out_of_time():
-            break
-        l, ab, *target = next(batches)
-        if channels_last:
-            l = l.contiguous(memory_format=torch.channels_last)
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step)
-        with autocast:
-            out = trained(l)
-        # the loss in float32, outside autocast
-        if classification:
-            bins, target = target if target else soft_targets(ab, model.scale)
-            pixel_weights = weights[bins[:, 0].long()] if weights is not None else None  # its nearest bin's
-            loss = soft_cross_entropy_sparse(out, bins, target, pixel_weights)
-        else:
-            loss = loss_fn(out.float(), ab)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        step += 1
-        running += loss.detach()
-        since_log += 1
-        history.images_seen += images_per_step
-        if since_log == config.log_every or step == config.steps:
+    signals = _StopSignals(enabled=checkpoint is not None)
+    try:
+        while step < config.steps:
+            if out_of_time():
+                break
+            if stop_asked():
+                interrupted = True
+                break
+            l, ab, *target = next(batches)
+            if channels_last:
+                l = l.contiguous(memory_format=torch.channels_last)
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step)
+            with autocast:
+                out = trained(l)
+            # the loss in float32, outside autocast
+            if classification:
+                bins, target = target if target else soft_targets(ab, model.scale)
+                pixel_weights = weights[bins[:, 0].long()] if weights is not None else None  # its nearest bin's
+                loss = soft_cross_entropy_sparse(out, bins, target, pixel_weights)
+            else:
+                loss = loss_fn(out.float(), ab)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            running += loss.detach()
+            since_log += 1
+            history.images_seen += images_per_step
+            if since_log == config.log_every or step == config.steps:
+                log()
+                if step < config.steps:
+                    progress_saved()
+        if since_log:  # stopped by the time budget or a signal between two logs
             log()
-    if since_log:  # stopped by the time budget between two logs
-        log()
-    bar.close()
+    finally:
+        signals.restore()
+        bar.close()
     history.seconds += time.perf_counter() - start
+    if interrupted:
+        # saved as it stands (the batch-norm averages of training included), so that a resume is bit-exact
+        model.eval()
+        if checkpoint is not None:
+            save(history)
+        if channels_last:
+            model.to(memory_format=torch.contiguous_format)
+        import signal
+
+        name = signal.Signals(signals.received).name if signals.received is not None else "a signal"
+        where = f"saved to {checkpoint}; resume to continue" if checkpoint is not None else "nothing saved"
+        raise TrainingInterrupted(f"{name}: stopped at step {step} of {config.steps}, {where}.",
+                                  signals.received or 0, step, Path(checkpoint) if checkpoint is not None else None)
     if step > first_step:  # weights that did not change keep their statistics
         recompute_batch_norm(model, data, batches.batch_size)
     else:
@@ -307,19 +432,7 @@ def fit(
         for buffer in model.buffers():  # batch-norm statistics: every process ends with process 0's model
             dist.broadcast_(buffer)
     if checkpoint is not None:
-        order = batches.gather_state()  # a collective: every process takes part
-        failed = None
-        if rank == 0:
-            try:
-                save_checkpoint(checkpoint, model, history=history, train_config=config, optimizer=optimizer,
-                                batch_order=order)
-            except Exception as err:  # noqa: BLE001 -- re-raised below, once every process knows
-                failed = err
-        # also the barrier that keeps the other processes until the checkpoint is written
-        if dist.any_rank(failed is not None):
-            if failed is not None:
-                raise failed
-            raise RuntimeError(f"fit: process 0 failed to write the checkpoint {checkpoint}; see its error.")
+        save(history)
     return history
 
 
