@@ -1,3 +1,4 @@
+import os
 import matplotlib
 import pytest
 
@@ -57,3 +58,76 @@ def test_train_then_colorize_many_photos_skipping_a_bad_one(tmp_path, capsys):
     assert not (out / "broken_color.png").exists()
     printed = capsys.readouterr()
     assert "colorized 2 of 3 photos" in printed.out and "broken.jpg" in printed.out + printed.err
+
+
+# ------------------------------------------------------------- bad input to `colorlab train`
+
+TRAIN = ["train", "--model", "regression", "--width", "4", "--size", "16", "--count", "8", "--batch-size", "4",
+         "--steps", "2"]
+
+
+def _replace(args, flag, value):
+    args = list(args)
+    args[args.index(flag) + 1] = value
+    return args
+
+
+@pytest.mark.parametrize("change, message", [
+    (("--width", "0"), "--width must be a positive whole number, got 0"),
+    (("--steps", "0"), "--steps must be a positive whole number, got 0"),
+    (("--steps", "-5"), "--steps must be a positive whole number, got -5"),
+    (("--batch-size", "0"), "--batch-size must be a positive whole number"),
+    (("--size", "-1"), "--size must be a positive whole number"),
+    (("--count", "0"), "--count must be a positive whole number"),
+])
+def test_train_refuses_bad_numbers_in_one_line_before_any_work(tmp_path, capsys, monkeypatch, change, message):
+    import colorlab.data
+
+    monkeypatch.setattr(colorlab.data, "load_images", lambda *a, **k: pytest.fail("data was read"))
+    out = tmp_path / "run.pt"
+    assert cli.main(_replace(TRAIN, *change) + ["--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("extra, message", [(["--lr", "0"], "--lr must be a positive number, got 0.0"),
+                                            (["--lr", "nan"], "--lr must be a positive number, got nan"),
+                                            (["--seconds", "-1"], "--seconds must be a positive number")])
+def test_train_refuses_bad_rates_and_budgets(tmp_path, capsys, extra, message):
+    assert cli.main(TRAIN + extra + ["--out", str(tmp_path / "run.pt")]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_train_checks_its_output_path_before_training(tmp_path, capsys, monkeypatch):
+    import colorlab.data
+
+    monkeypatch.setattr(colorlab.data, "load_images", lambda *a, **k: pytest.fail("data was read"))
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    assert cli.main(TRAIN + ["--out", str(folder)]) == 2
+    assert "is a folder; give a file name" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert cli.main(TRAIN + ["--out", str(blocker / "run.pt")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    if os.geteuid() != 0:  # root may write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        assert cli.main(TRAIN + ["--out", str(locked / "run.pt")]) == 2
+        assert "permission denied" in capsys.readouterr().err
+
+
+def test_train_resume_with_changed_settings_is_refused_and_keeps_the_checkpoint(tmp_path, capsys):
+    out = tmp_path / "run.pt"
+    assert cli.main(TRAIN + ["--out", str(out)]) == 0
+    before = out.read_bytes()
+    capsys.readouterr()
+    assert cli.main(TRAIN + ["--lr", "0.01", "--resume", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "lr=0.001 -> 0.01" in err and "only --steps and --seconds may change" in err and err.count("\n") == 1
+    assert cli.main(_replace(TRAIN, "--width", "8") + ["--resume", "--out", str(out)]) == 2
+    assert "'width': 4" in capsys.readouterr().err
+    assert out.read_bytes() == before
+    assert cli.main(_replace(TRAIN, "--steps", "4") + ["--resume", "--out", str(out)]) == 0  # longer: allowed
+    assert "4 steps" in capsys.readouterr().out
