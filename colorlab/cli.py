@@ -141,9 +141,10 @@ def _train(args: argparse.Namespace, info) -> int:
     for flag, value, kind, optional in (("--width", args.width, int, False), ("--steps", args.steps, int, False),
                                         ("--batch-size", args.batch_size, int, False), ("--size", args.size, int, False),
                                         ("--count", args.count, int, True), ("--lr", args.lr, float, False),
-                                        ("--seconds", args.seconds, float, True),
                                         ("--halve-every", args.halve_every, int, True)):
         _positive(value, flag, kind, optional)
+    if args.seconds is not None and not (args.seconds >= 0):
+        raise ValueError(f"--seconds must be a number of seconds >= 0, got {args.seconds}.")
     _check_output_file(args.out, "--out")
     config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
                          rebalance=None if args.rebalance < 0 else args.rebalance, halve_every=args.halve_every,

@@ -197,7 +197,7 @@ def load_judge(path, device="cpu", sha256: str | None = None) -> SemanticClassif
     With ``sha256``, the file's checksum must match (a ValueError names both), so a damaged or
     replaced reference judge is never used.
     """
-    from .train import read_checkpoint
+    from .train import _check_weights_fit, read_checkpoint
 
     path = Path(path)
     if sha256 is not None and path.is_file():
@@ -209,6 +209,12 @@ def load_judge(path, device="cpu", sha256: str | None = None) -> SemanticClassif
     config = dict(state["model_config"])
     if config.pop("name", None) != "semantic":
         raise ValueError(f"{path} holds a {state['model_config'].get('name')!r} network, not a semantic judge.")
+    try:
+        with torch.device("meta"):  # the configuration checked against the weights before any memory is taken
+            skeleton = SemanticClassifier(**config)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"{path}: its judge configuration {config} is not one colorlab can build: {err}") from None
+    _check_weights_fit(path, skeleton, state["state_dict"])
     model = SemanticClassifier(**config)
     model.load_state_dict(state["state_dict"], strict=True)
     return model.to(device).eval()

@@ -343,8 +343,9 @@ def fit(
         nonlocal saved_at
         if checkpoint is None:
             return False
-        due = bool(save_every and step - saved_at[0] >= save_every) or bool(
-            save_seconds is not None and time.perf_counter() - saved_at[1] >= save_seconds)
+        due = bool(save_every and step - saved_at[0] >= save_every)
+        if not due and save_seconds is not None:
+            due = time.perf_counter() - saved_at[1] >= save_seconds
         if not dist.any_rank(due):
             return False
         save(dataclasses.replace(history, seconds=history.seconds + time.perf_counter() - start,
@@ -579,10 +580,15 @@ def read_checkpoint(path, device: torch.device | str = "cpu") -> dict:
     try:
         state = torch.load(path, map_location=device, weights_only=True)
     except Exception as err:  # torch raises several kinds for a damaged zip or pickle stream
-        raise ValueError(
-            f"{path} is not a readable colorlab checkpoint (corrupt, truncated, or not a checkpoint): "
-            f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}. Re-train or re-copy the file."
-        ) from err
+        if "weights only" in str(err).lower() or "weights_only" in str(err):
+            # torch's message goes on to suggest weights_only=False: colorlab never runs a file's code
+            reason = ("it holds Python objects beyond tensors, numbers and plain containers, which colorlab "
+                      "never unpickles (they can run code)")
+        else:
+            first = str(err).splitlines()[0] if str(err) else ""
+            reason = f"corrupt, truncated, or not a checkpoint: {type(err).__name__}: {first}"
+        raise ValueError(f"{path} is not a readable colorlab checkpoint ({reason}). Re-train or re-copy the file."
+                         ) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         found = state.get("format") if isinstance(state, dict) else type(state).__name__
         raise ValueError(f"{path} is not a colorlab checkpoint (format {found!r}, expected {CHECKPOINT_FORMAT!r}).")
@@ -590,6 +596,22 @@ def read_checkpoint(path, device: torch.device | str = "cpu") -> dict:
         if key not in state:
             raise ValueError(f"{path} is an incomplete colorlab checkpoint: it has no {key!r}.")
     return state
+
+
+def _check_weights_fit(path, model: nn.Module, saved) -> None:
+    """A ValueError unless ``saved`` has exactly the model's tensors, each of the model's shape."""
+    if not isinstance(saved, dict) or not all(isinstance(v, torch.Tensor) for v in saved.values()):
+        raise ValueError(f"{path}: its state_dict is not a dict of tensors.")
+    own = model.state_dict()
+    missing = sorted(set(own) - set(saved))
+    extra = sorted(set(saved) - set(own))
+    wrong = [k for k in own if k in saved and tuple(own[k].shape) != tuple(saved[k].shape)]
+    if missing or extra or wrong:
+        raise ValueError(
+            f"{path}: the weights do not fit the model {dict(model.config)}: "
+            f"{len(missing)} missing (e.g. {missing[:2]}), {len(extra)} unexpected (e.g. {extra[:2]}), "
+            f"{len(wrong)} of the wrong shape (e.g. {wrong[:2]})."
+        )
 
 
 def load_checkpoint(path, device: torch.device | str = "cpu", model: nn.Module | None = None) -> dict:
@@ -601,23 +623,26 @@ def load_checkpoint(path, device: torch.device | str = "cpu", model: nn.Module |
     """
     state = read_checkpoint(path, device)
     if model is None:
-        model = build_model(state["model_config"])
+        # The configuration decides how much memory the model takes: check it against the stored weights
+        # on the meta device (no memory) before building the model for real.
+        config = state["model_config"]
+        if not isinstance(config, dict):
+            raise ValueError(f"{path}: its model configuration is a {type(config).__name__}, not a dict.")
+        try:
+            with torch.device("meta"):
+                skeleton = build_model(config)
+        except (TypeError, ValueError, KeyError, RuntimeError) as err:
+            raise ValueError(f"{path}: its model configuration {config} is not one colorlab can build: {err}"
+                             ) from None
+        _check_weights_fit(path, skeleton, state["state_dict"])
+        model = build_model(config)
     elif dict(model.config) != dict(state["model_config"]):
         raise ValueError(
             f"{path} holds a {state['model_config']} model, but the model given is {model.config}."
         )
     # Compare names and shapes before copying anything, so a mismatch leaves the model untouched.
-    own = model.state_dict()
     saved = state["state_dict"]
-    missing = sorted(set(own) - set(saved))
-    extra = sorted(set(saved) - set(own))
-    wrong = [k for k in own if k in saved and tuple(own[k].shape) != tuple(saved[k].shape)]
-    if missing or extra or wrong:
-        raise ValueError(
-            f"{path}: the weights do not fit the model {dict(model.config)}: "
-            f"{len(missing)} missing (e.g. {missing[:2]}), {len(extra)} unexpected (e.g. {extra[:2]}), "
-            f"{len(wrong)} of the wrong shape (e.g. {wrong[:2]})."
-        )
+    _check_weights_fit(path, model, saved)
     model.load_state_dict(saved, strict=True)
     model.to(device).eval()
     state["model"] = model

@@ -93,7 +93,7 @@ def test_train_refuses_bad_numbers_in_one_line_before_any_work(tmp_path, capsys,
 
 @pytest.mark.parametrize("extra, message", [(["--lr", "0"], "--lr must be a positive number, got 0.0"),
                                             (["--lr", "nan"], "--lr must be a positive number, got nan"),
-                                            (["--seconds", "-1"], "--seconds must be a positive number")])
+                                            (["--seconds", "-1"], "--seconds must be a number of seconds >= 0")])
 def test_train_refuses_bad_rates_and_budgets(tmp_path, capsys, extra, message):
     assert cli.main(TRAIN + extra + ["--out", str(tmp_path / "run.pt")]) == 2
     assert message in capsys.readouterr().err

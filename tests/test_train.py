@@ -217,7 +217,8 @@ def test_time_budget_stop_keeps_the_history_consistent_and_resumable(pairs, monk
     # that the history must still record, or a resume would redo them.
     monkeypatch.setattr(train, "time", FakeClock())
     path = tmp_path / "c.pt"
-    history = fit(small(), pairs, cfg(steps=100, log_every=5, time_budget=12.5), checkpoint=path, progress=False)
+    history = fit(small(), pairs, cfg(steps=100, log_every=5, time_budget=12.5), checkpoint=path, progress=False,
+                  save_seconds=None)  # no periodic save: its clock reads would advance the fake clock
     optimizer_steps = {int(s["step"]) for s in load_checkpoint(path)["optimizer"]["state"].values()}
     assert optimizer_steps == {12}
     assert history.images_seen == 12 * 8
@@ -692,3 +693,43 @@ def test_recomputed_statistics_follow_the_weights_not_the_last_steps(pairs):
         model(pairs.l[:8]), model(pairs.l[8:16])
         handle.remove()
     torch.testing.assert_close(recomputed, torch.stack(batch_mean).mean(dim=0), rtol=1e-4, atol=1e-6)
+
+
+# ------------------------------------------------------------- hostile checkpoints
+
+@pytest.mark.parametrize("width", [160, 10**6])
+def test_a_checkpoint_whose_configuration_lies_about_its_size_costs_no_memory(trained, tmp_path, width):
+    import resource
+
+    _, path, _, _ = trained
+    state = torch.load(path, weights_only=True)
+    state["model_config"]["width"] = width  # the weights are still width 4's
+    lying = tmp_path / "lying.pt"
+    torch.save(state, lying)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ValueError, match=rf"do not fit the model \{{'name': 'regression', 'width': {width}\}}"):
+        load_checkpoint(lying)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 100, grown_mb  # width 160 would take about 1 GB; width 10**6 could not be allocated
+
+
+def test_a_checkpoint_with_an_unbuildable_configuration_is_a_value_error(trained, tmp_path):
+    _, path, _, _ = trained
+    state = torch.load(path, weights_only=True)
+    state["model_config"] = {"name": "regression", "width": -3}
+    torch.save(state, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="not one colorlab can build"):
+        load_checkpoint(tmp_path / "bad.pt")
+
+
+def test_a_code_running_checkpoint_is_refused_without_advice_to_unpickle_it(tmp_path):
+    class RunsCode:
+        def __reduce__(self):
+            return (os.system, ("echo pwned > " + str(tmp_path / "pwned"),))
+
+    torch.save({"format": CHECKPOINT_FORMAT, "model_config": RunsCode()}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError) as refused:
+        load_checkpoint(tmp_path / "evil.pt")
+    assert "never unpickles" in str(refused.value)
+    assert "weights_only" not in str(refused.value) and refused.value.__cause__ is None
+    assert not (tmp_path / "pwned").exists()
