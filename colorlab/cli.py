@@ -68,6 +68,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def output_names(inputs: list[str]) -> dict[Path, str]:
+    """A distinct output file name for every distinct input: ``NAME_color.png``, or, where two inputs share a
+    stem (``a/photo.jpg``, ``b/photo.jpg``, ``photo.png``), ``NAME_EXT_color.png`` and then ``NAME_2_color.png``...
+    The same file given twice is colorized once."""
+    unique = list(dict.fromkeys(Path(p) for p in inputs))
+    stems: dict[str, int] = {}
+    for path in unique:
+        stems[path.stem.lower()] = stems.get(path.stem.lower(), 0) + 1
+    names, taken = {}, set()
+    for path in unique:
+        candidates = [f"{path.stem}_color.png"] if stems[path.stem.lower()] == 1 else []
+        candidates.append(f"{path.stem}_{path.suffix.lstrip('.') or 'noext'}_color.png")
+        candidates += [f"{path.stem}_{n}_color.png" for n in range(2, len(unique) + 2)]
+        name = next(c for c in candidates if c.lower() not in taken)  # case-insensitive file systems too
+        taken.add(name.lower())
+        names[path] = name
+    return names
+
+
 def cmd_colorize(args: argparse.Namespace) -> int:
     from PIL import Image
     from tqdm.auto import tqdm
@@ -76,13 +95,22 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     from .device import default_device
     from .train import load_checkpoint
 
+    # -- the numbers and the output folder, before the checkpoint or any photo is read
+    if not (args.work_size >= 16):
+        raise ValueError(f"--work-size must be at least 16 pixels (the network sees the photo at that size), "
+                         f"got {args.work_size}.")
+    if not (args.temperature > 0 and math.isfinite(args.temperature)):
+        raise ValueError(f"--temperature must be a positive number, got {args.temperature}.")
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir} is a file; give a folder for the colorized photos.")
+    _check_output_file(str(out_dir / "x_color.png"), "--out")
+    names = output_names(args.inputs)
     device = default_device(verbose=True)
     model = load_checkpoint(args.checkpoint, device=device)["model"]
-    out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     failed = []
-    for source in tqdm(args.inputs, desc="colorizing", unit="photo"):
-        path = Path(source)
+    for path, name in tqdm(names.items(), desc="colorizing", unit="photo"):
         try:
             rgb = colorize(path, model, temperature=args.temperature, method=args.method, work_size=args.work_size)
         except (ValueError, FileNotFoundError, OSError) as err:
@@ -90,13 +118,21 @@ def cmd_colorize(args: argparse.Namespace) -> int:
             failed.append((path, str(err)))
             tqdm.write(f"skipped {path}: {err}")
             continue
-        target = out_dir / f"{path.stem}_color.png"
-        tmp = target.with_name(f".{target.name}.tmp")
-        Image.fromarray(rgb).save(tmp, format="PNG")
-        os.replace(tmp, target)
-    done = len(args.inputs) - len(failed)
-    print(f"colorized {done} of {len(args.inputs)} photos into {out_dir}" + (f"; {len(failed)} skipped" if failed else ""))
-    return 0 if done else 1
+        target = out_dir / name
+        if name != f"{path.stem}_color.png":
+            tqdm.write(f"{path} -> {target} (another input has the same name)")
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            Image.fromarray(rgb).save(tmp, format="PNG")
+            os.replace(tmp, target)
+        except OSError as err:
+            failed.append((path, str(err)))
+            tqdm.write(f"could not write {target}: {err}")
+        finally:
+            tmp.unlink(missing_ok=True)
+    done = len(names) - len(failed)
+    print(f"colorized {done} of {len(names)} photos into {out_dir}" + (f"; {len(failed)} failed" if failed else ""))
+    return 1 if failed else 0  # as cp and convert do: any failure is a failure
 
 
 def cmd_train(args: argparse.Namespace) -> int:

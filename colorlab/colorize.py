@@ -99,6 +99,12 @@ def colorize(image, model: nn.Module, temperature: float = ZHANG_TEMPERATURE, me
     """
     from .data import load_image
 
+    if not isinstance(model, nn.Module):
+        hint = (" (a checkpoint's dict: pass load_checkpoint(path)['model'])" if isinstance(model, dict) else
+                " (load one with colorlab.train.load_checkpoint(path)['model'])")
+        raise ValueError(f"colorize: model must be a colorlab network, got {type(model).__name__}{hint}.")
+    if isinstance(work_size, bool) or not isinstance(work_size, (int, np.integer)) or work_size < 16:
+        raise ValueError(f"colorize: work_size must be a whole number of pixels >= 16, got {work_size!r}.")
     photo = load_image(image)  # (H,W,3) uint8, EXIF-rotated, any mode converted to RGB
     device = _model_device(model)
     rgb = torch.from_numpy(np.array(photo)).to(device).permute(2, 0, 1).unsqueeze(0).float() / 255.0

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 import matplotlib
 import pytest
 
@@ -52,12 +53,59 @@ def test_train_then_colorize_many_photos_skipping_a_bad_one(tmp_path, capsys):
     out = tmp_path / "out"
     code = cli.main(["colorize", str(good), str(broken), str(gray), "--checkpoint", str(checkpoint),
                      "--out", str(out), "--temperature", "0.5"])
-    assert code == 0
+    assert code == 1  # one input failed: the whole command did not do what it was asked
     assert Image.open(out / "good_color.png").size == (50, 40)
     assert Image.open(out / "gray_color.png").size == (20, 30)
     assert not (out / "broken_color.png").exists()
     printed = capsys.readouterr()
-    assert "colorized 2 of 3 photos" in printed.out and "broken.jpg" in printed.out + printed.err
+    assert "colorized 2 of 3 photos" in printed.out and "1 failed" in printed.out
+    assert "broken.jpg" in printed.out + printed.err
+    assert cli.main(["colorize", str(good), str(gray), "--checkpoint", str(checkpoint), "--out", str(out)]) == 0
+
+    # inputs of the same name never overwrite each other's output; the same file twice is done once
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    for folder in ("a", "b"):
+        Image.fromarray(np.random.default_rng(1).integers(0, 256, (20, 20, 3), dtype=np.uint8)).save(
+            tmp_path / folder / "photo.jpg")
+    Image.fromarray(np.zeros((20, 20, 3), dtype=np.uint8)).save(tmp_path / "photo.png")
+    named = tmp_path / "named"
+    inputs = [str(tmp_path / "a" / "photo.jpg"), str(tmp_path / "b" / "photo.jpg"), str(tmp_path / "photo.png"),
+              str(tmp_path / "photo.png")]
+    capsys.readouterr()
+    assert cli.main(["colorize", *inputs, "--checkpoint", str(checkpoint), "--out", str(named)]) == 0
+    assert sorted(p.name for p in named.iterdir()) == ["photo_2_color.png", "photo_jpg_color.png",
+                                                        "photo_png_color.png"]
+    assert "colorized 3 of 3 photos" in capsys.readouterr().out
+
+
+def test_output_names_are_distinct_and_readable():
+    assert cli.output_names(["x/cat.jpg", "dog.png"]) == {Path("x/cat.jpg"): "cat_color.png",
+                                                          Path("dog.png"): "dog_color.png"}
+    names = cli.output_names(["a/p.jpg", "b/p.jpg", "P.png", "a/p.jpg"])
+    assert list(names) == [Path("a/p.jpg"), Path("b/p.jpg"), Path("P.png")]  # a/p.jpg once
+    assert list(names.values()) == ["p_jpg_color.png", "p_2_color.png", "P_png_color.png"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--work-size", "0"], "--work-size must be at least 16 pixels, got 0"),
+    (["--work-size", "-5"], "--work-size must be at least 16"),
+    (["--work-size", "1"], "--work-size must be at least 16"),
+    (["--temperature", "0"], "--temperature must be a positive number"),
+])
+def test_colorize_refuses_bad_numbers_before_reading_anything(tmp_path, capsys, extra, message):
+    out = tmp_path / "out"
+    assert cli.main(["colorize", "nothing.jpg", "--checkpoint", "missing.pt", "--out", str(out), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message.split(", got")[0] in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_colorize_refuses_an_output_that_is_a_file(tmp_path, capsys):
+    blocker = tmp_path / "out.png"
+    blocker.write_bytes(b"mine")
+    assert cli.main(["colorize", "x.jpg", "--checkpoint", "missing.pt", "--out", str(blocker)]) == 2
+    assert "is a file; give a folder" in capsys.readouterr().err
+    assert blocker.read_bytes() == b"mine"
 
 
 # ------------------------------------------------------------- bad input to `colorlab train`

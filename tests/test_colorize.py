@@ -97,3 +97,27 @@ def test_colorize_decodings_equals_one_colorize_batch_per_decoding():
         assert torch.allclose(together[name], alone, atol=1e-6), name
     with pytest.raises(ValueError, match="classification network only"):
         colorize_decodings(build_model({"name": "regression", "width": 4}), rgb, ways)
+
+
+def test_colorize_says_what_a_model_must_be():
+    import numpy as np
+
+    from colorlab.colorize import colorize
+
+    photo = np.zeros((8, 8, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match=r"got dict \(a checkpoint's dict: pass load_checkpoint\(path\)\['model'\]\)"):
+        colorize(photo, {"model_config": {}})
+    with pytest.raises(ValueError, match="model must be a colorlab network, got NoneType"):
+        colorize(photo, None)
+
+
+@pytest.mark.parametrize("work_size", [0, -5, 1, 15, 2.5, True])
+def test_colorize_refuses_a_work_size_the_network_cannot_use(work_size):
+    import numpy as np
+
+    from colorlab.colorize import colorize
+    from colorlab.models import build_model
+
+    with pytest.raises(ValueError, match="work_size must be a whole number of pixels >= 16"):
+        colorize(np.zeros((8, 8, 3), dtype=np.uint8), build_model({"name": "regression", "width": 4}),
+                 work_size=work_size)
