@@ -109,6 +109,13 @@ class Archive:
     hash_files: bool = False
     note: str = ""
 
+    def __post_init__(self):
+        # the name becomes a path inside dest (the archive, its .part, its stamp): a plain base name only
+        name = self.filename
+        if (not isinstance(name, str) or name in ("", ".", "..") or name != Path(name).name or "/" in name
+                or "\\" in name or "\0" in name or name.startswith(".")):
+            raise DownloadError(f"{name!r} is not a plain file name for an archive (no folders, no leading dot).")
+
     def pins(self) -> dict:
         """The pinned values, e.g. ``{"size": 170052171, "md5": "c32a..."}``."""
         pins = {"size": self.size, "md5": self.md5 and self.md5.lower(), "sha256": self.sha256 and self.sha256.lower()}

@@ -118,8 +118,12 @@ def _custom(args) -> dl.Archive:
     if args.archive:
         filename = Path(args.archive).name
     else:
-        filename = urllib.parse.unquote(Path(urllib.parse.urlsplit(args.url).path).name)
-    if not filename.lower().endswith(dl.ARCHIVE_SUFFIXES) or filename.startswith("."):
+        # Decode first, then keep the last segment: an encoded %2F or %5C must not smuggle in a folder,
+        # and nothing the URL or the server says can steer the file outside --dest.
+        decoded = urllib.parse.unquote(urllib.parse.urlsplit(args.url).path).replace("\\", "/")
+        filename = decoded.rstrip("/").rsplit("/", 1)[-1]
+    if (not filename.lower().endswith(dl.ARCHIVE_SUFFIXES) or filename.startswith(".")
+            or filename != Path(filename).name or "\0" in filename):
         raise dl.DownloadError(f"cannot tell an archive's name from {args.archive or args.url!r}: expected a name "
                                f"ending in {', '.join(dl.ARCHIVE_SUFFIXES)}. Download it another way and pass "
                                f"--archive PATH.")

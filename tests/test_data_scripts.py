@@ -678,3 +678,29 @@ def test_scripts_run_from_the_repository_root(tmp_path):
                           text=True, timeout=60)
     assert done.returncode == 1 and "get_photos.py: error: --archive no/such.zip: no such file" in done.stderr
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("path", ["/%2Ftmp%2Fv%2Fvictim.tar.gz", "/x/..%2F..%2Fvictim.tar.gz", "/x/%5C..%5Cvictim.tar.gz",
+                                  "/x/sub%2Fvictim.tar.gz"])
+def test_an_encoded_path_in_the_url_cannot_steer_the_file_outside_dest(server, tmp_path, capsys, path):
+    """The local name is the URL's last segment after decoding, never a path: it lands in --dest or nowhere."""
+    data = photo_tar("w:gz")
+    server.files[path] = data
+    outside = tmp_path / "outside"
+    (outside / "tmp" / "v").mkdir(parents=True)
+    victim = outside / "victim.tar.gz"
+    victim.write_bytes(b"keep me")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    code, out, err = _run(get_photos, ["--url", server.url(path), "--dest", str(dest), "--quiet"], capsys)
+    assert code == 0, err
+    assert victim.read_bytes() == b"keep me" and sorted(p.name for p in outside.rglob("*")) == ["tmp", "v",
+                                                                                              "victim.tar.gz"]
+    assert (dest / ".victim.tar.gz.verified.json").is_file()  # named after the last segment, inside dest
+    assert all(dest in p.parents for p in dest.rglob("*"))
+
+
+@pytest.mark.parametrize("name", ["../x.tar", "/abs/x.tar", "a/x.tar", "a\\x.tar", ".hidden.tar", "", ".."])
+def test_an_archive_name_is_a_plain_file_name(name):
+    with pytest.raises(dl.DownloadError, match="is not a plain file name"):
+        dl.Archive(filename=name, url=None)
