@@ -27,6 +27,7 @@ def as_tensor(x, name: str = "image") -> torch.Tensor:
     Integer input is refused rather than silently rescaled: the caller chooses
     whether 0-255 means [0, 1].
     """
+    given = x
     if isinstance(x, np.ndarray):
         x = torch.from_numpy(np.ascontiguousarray(x))
     if not isinstance(x, torch.Tensor):
@@ -34,8 +35,9 @@ def as_tensor(x, name: str = "image") -> torch.Tensor:
     if not torch.is_floating_point(x):
         hint = ""
         if x.dtype == torch.uint8:
-            hint = " Convert a uint8 image with `image.float() / 255` (or `colorlab.data.to_float_image`)."
-        raise ValueError(f"{name}: expected a floating-point tensor, got {describe(x)}.{hint}")
+            hint = (" Convert a uint8 image with `image.float() / 255` (or `colorlab.data.to_float_image`)."
+                    if given is x else " Convert a uint8 image with `image.astype(np.float32) / 255`.")
+        raise ValueError(f"{name}: expected floating-point values, got {describe(given)}.{hint}")
     return x
 
 

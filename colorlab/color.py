@@ -72,6 +72,11 @@ def _apply(matrix_name: str, x: torch.Tensor) -> torch.Tensor:
     return torch.einsum("ij,njhw->nihw", m, x)
 
 
+def _precise(x: torch.Tensor) -> torch.Tensor:
+    """float16 and bfloat16 in, float32 out: their 8-11 bits of mantissa would cost up to 0.4 Lab units."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def _unbatch(x: torch.Tensor, single: bool) -> torch.Tensor:
     return x[0] if single else x
 
@@ -100,6 +105,7 @@ def rgb_to_lab(rgb) -> torch.Tensor:
     Differentiable with respect to ``rgb``.
     """
     x, single = rgb_image(rgb, "rgb_to_lab input")
+    x = _precise(x)
     xyz = _apply("xyz_from_rgb", _srgb_to_linear(x)) / _white(x.dtype, str(x.device))
     f = torch.where(xyz > _LAB_EPSILON, xyz.clamp(min=_LAB_EPSILON) ** (1 / 3), _LAB_KAPPA * xyz + 16 / 116)
     fx, fy, fz = f[:, 0], f[:, 1], f[:, 2]
@@ -125,6 +131,7 @@ def lab_to_rgb(lab) -> torch.Tensor:
     zero where the clipping bites.
     """
     x, single = channels_image(lab, 3, "lab_to_rgb input", "Lab with L in [0, 100]")
+    x = _precise(x)
     fy = (x[:, 0] + 16) / 116
     fx = x[:, 1] / 500 + fy
     fz = (fy - x[:, 2] / 200).clamp(min=0)
@@ -144,6 +151,7 @@ def rgb_to_yuv(rgb) -> torch.Tensor:
     V in [-0.615, 0.615]. A linear map, so exactly invertible by :func:`yuv_to_rgb`.
     """
     x, single = rgb_image(rgb, "rgb_to_yuv input")
+    x = _precise(x)
     return _unbatch(_apply("yuv_from_rgb", x), single)
 
 
@@ -154,6 +162,7 @@ def yuv_to_rgb(yuv) -> torch.Tensor:
     is what a loss on YUV predictions wants to see. Clip before displaying.
     """
     x, single = channels_image(yuv, 3, "yuv_to_rgb input", "YUV")
+    x = _precise(x)
     return _unbatch(_apply("yuv_from_rgb_inverse", x), single)
 
 
@@ -167,6 +176,7 @@ def rgb_to_hsv(rgb) -> torch.Tensor:
     poor idea. For gray pixels (max == min) H and S are 0; for black, S is 0.
     """
     x, single = rgb_image(rgb, "rgb_to_hsv input")
+    x = _precise(x)
     r, g, b = x[:, 0], x[:, 1], x[:, 2]
     v, argmax = x.max(dim=1)
     delta = v - x.min(dim=1).values
@@ -188,6 +198,7 @@ def hsv_to_rgb(hsv) -> torch.Tensor:
     (3,H,W) or (N,3,H,W). H is taken modulo 1, so H = 1.2 is the same hue as 0.2.
     """
     x, single = channels_image(hsv, 3, "hsv_to_rgb input", "HSV in [0, 1]")
+    x = _precise(x)
     h, s, v = torch.remainder(x[:, 0], 1.0), x[:, 1], x[:, 2]
     channels = []
     for n in (5.0, 3.0, 1.0):  # R, G, B: the standard piecewise-linear hue ramps

@@ -159,3 +159,24 @@ def test_bad_input_messages():
 def test_numpy_input_is_accepted():
     a = random_rgb(7, (3, 5, 5))
     torch.testing.assert_close(C.rgb_to_yuv(a), C.rgb_to_yuv(torch.from_numpy(a)))
+
+
+def test_half_precision_input_is_converted_in_float32():
+    from colorlab.color import lab_to_rgb, rgb_to_lab
+
+    rgb = torch.rand(3, 8, 8, generator=torch.Generator().manual_seed(0))
+    for dtype in (torch.float16, torch.bfloat16):
+        lab = rgb_to_lab(rgb.to(dtype))
+        assert lab.dtype == torch.float32
+        # only the input's own rounding is left: far below the 0.25-0.4 Lab units of computing in half
+        torch.testing.assert_close(lab, rgb_to_lab(rgb.to(dtype).float()))
+        assert lab_to_rgb(lab.to(dtype)).dtype == torch.float32
+
+
+def test_a_numpy_uint8_image_is_described_as_numpy():
+    import numpy as np
+
+    from colorlab.color import rgb_to_lab
+
+    with pytest.raises(ValueError, match=r"got a NumPy array of shape \(3, 4, 4\) and dtype uint8.*astype"):
+        rgb_to_lab(np.zeros((3, 4, 4), dtype=np.uint8))
