@@ -29,6 +29,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -161,9 +163,6 @@ class _StopSignals:
     """While training, SIGINT and SIGTERM only ask the loop to stop at the end of its step (main thread only)."""
 
     def __init__(self, enabled: bool):
-        import signal
-        import threading
-
         self.received = None
         self._previous = {}
         if enabled and threading.current_thread() is threading.main_thread():
@@ -176,8 +175,6 @@ class _StopSignals:
         self.received = number
 
     def restore(self):
-        import signal
-
         for number, handler in self._previous.items():
             signal.signal(number, handler)
         self._previous = {}
@@ -415,8 +412,6 @@ def fit(
             save(history)
         if channels_last:
             model.to(memory_format=torch.contiguous_format)
-        import signal
-
         name = signal.Signals(signals.received).name if signals.received is not None else "a signal"
         where = f"saved to {checkpoint}; resume to continue" if checkpoint is not None else "nothing saved"
         raise TrainingInterrupted(f"{name}: stopped at step {step} of {config.steps}, {where}.",
