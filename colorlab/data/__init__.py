@@ -42,8 +42,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from ._validate import check_channels, check_range, describe
-from .color import normalize_ab, normalize_l, rgb_to_l_ab
+from .._validate import check_channels, check_range, describe
+from ..color import normalize_ab, normalize_l, rgb_to_l_ab
 
 __all__ = [
     "EMBEDDED_PHOTOS",
@@ -773,7 +773,7 @@ class LabPairs(torch.utils.data.Dataset):
         chunk : int
             Images converted at a time, so the float copies never need memory for the whole set.
         """
-        from .device import default_device
+        from ..device import default_device
 
         if isinstance(images, np.ndarray):
             images = torch.from_numpy(np.ascontiguousarray(images))
