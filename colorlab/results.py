@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Measure", "MEASURES", "image_scores", "ResultsTable", "Claim", "GRAY", "TRUTH",
+__all__ = ["Measure", "MEASURES", "image_scores", "score_outputs", "ResultsTable", "Claim", "GRAY", "TRUTH",
            "AGREES", "DIFFERS", "WITHIN_NOISE"]
 
 GRAY = "gray"  # the gray output: the photo's own L with a = b = 0 (000's baseline)
@@ -96,6 +96,31 @@ def image_scores(rgb: torch.Tensor, truth: torch.Tensor, prior: torch.Tensor | N
     if judge is not None and labels is not None:
         scores["semantic"] = correct(judge, rgb, labels)
     return {k: v.detach().to("cpu", torch.float64) for k, v in scores.items()}
+
+
+def score_outputs(outputs: dict[str, torch.Tensor], truth: torch.Tensor, prior: torch.Tensor | None = None,
+                  judge=None, labels: torch.Tensor | None = None, notes: dict[str, str | None] | None = None,
+                  seed: int = 0) -> "ResultsTable":
+    """The results table of several colorizations of the same held-out images.
+
+    ``outputs`` maps a method's name to its colorization, float (N,3,H,W) in [0, 1], the same shape as
+    ``truth``; the rows keep the dict's order. ``prior``, ``judge`` and ``labels`` are those of
+    :func:`image_scores`. ``notes`` maps a method to a footnote (a run cut short by its safety net, where a
+    network came from); a None note is skipped, so ``{name: course.run_note(run)}`` can be passed as is.
+    """
+    from .color import rgb_to_l_ab
+
+    _, true_ab = rgb_to_l_ab(truth)
+    table = ResultsTable(seed=seed)
+    for method, rgb in outputs.items():
+        table.add(method, image_scores(rgb, truth, prior, judge, labels, true_ab=true_ab))
+    for method, text in (notes or {}).items():
+        if text:
+            if method not in outputs:
+                raise ValueError(f"score_outputs: a note for {method!r}, which is not one of the outputs "
+                                 f"{list(outputs)}.")
+            table.note(method, text)
+    return table
 
 
 @dataclass(frozen=True)

@@ -137,3 +137,22 @@ def test_a_claim_reads_as_the_paper_says_it():
         "Zhang et al.: annealed is more colourful than regression in colorfulness"
     assert Claim("Li and Wang (003)", "regression", "higher", "gray", "semantic").text() == \
         "Li and Wang (003): regression beats gray in semantic"
+
+
+def test_score_outputs_is_image_scores_row_by_row_with_its_notes():
+    from colorlab.results import ResultsTable, image_scores, score_outputs
+
+    g = torch.Generator().manual_seed(3)
+    truth = torch.rand(6, 3, 8, 8, generator=g)
+    outputs = {"noisy": (truth + 0.1 * torch.rand(6, 3, 8, 8, generator=g)).clamp(0, 1), "truth": truth}
+    table = score_outputs(outputs, truth, notes={"noisy": "cut short", "truth": None})
+    by_hand = ResultsTable()
+    for name, rgb in outputs.items():
+        by_hand.add(name, image_scores(rgb, truth))
+    assert table.methods == ["noisy", "truth"]
+    assert table.notes == {"noisy": ["cut short"]}
+    for name in outputs:
+        for key in by_hand.measures():
+            assert torch.equal(table.scores[name][key], by_hand.scores[name][key])
+    with pytest.raises(ValueError, match="not one of the outputs"):
+        score_outputs(outputs, truth, notes={"elsewhere": "x"})
