@@ -18,8 +18,9 @@ from torch import nn
 
 from colorlab import checks
 from colorlab.checks import CheckFailed, ExerciseNotDone
+from colorlab.checks.features import photo_luma
 from colorlab.color import YUV_FROM_RGB, rgb_to_lab, rgb_to_yuv
-from colorlab.losses import blur_loss, gaussian_blur, smooth_l1
+from colorlab.losses import blur_loss, gaussian_kernel, smooth_l1
 from colorlab.metrics import uv_loss
 from colorlab.models.cnn import conv_block
 from colorlab.quantize import annealed_mean, bin_centers, rebalance_weights, soft_encode
@@ -188,7 +189,7 @@ WRONG_SHAPES = {
                   "tensor (shape ())."),
     "conv_block": (_block_with_an_extra_layer,
                    "conv_block(1, 4, 2, stride_last=2, dilation=1) has 6 layers: conv, ReLU, conv, ReLU, BatchNorm, "
-                   "Flatten; the block of 003 Fig. 4 with n=2 has 5: conv, ReLU, conv, ReLU, BatchNorm."),
+                   "Flatten; the block of Li and Wang's Figure 4 with n=2 has 5: conv, ReLU, conv, ReLU, BatchNorm."),
     "soft_encode": (lambda ab: soft_encode(ab).movedim(-3, -1),
                     "returned shape (1, 1, 313) for input shape (2, 1, 1); it should return shape (313, 1, 1), a "
                     "distribution over the 313 bins for every pixel — the right sizes in another order; check which "
@@ -231,9 +232,9 @@ def test_yuv_channels_in_another_order_get_a_hint():
 
 
 def test_lab_without_the_srgb_gamma():
-    from colorlab.color import _linear_to_srgb
+    from colorlab.color import linear_to_srgb
 
-    message = raises_check(checks.check_rgb_to_lab, named("rgb_to_lab", lambda rgb: rgb_to_lab(_linear_to_srgb(rgb))),
+    message = raises_check(checks.check_rgb_to_lab, named("rgb_to_lab", lambda rgb: rgb_to_lab(linear_to_srgb(rgb))),
                            # gamma leaves 0 and 1 alone: the primaries pass, the grays do not
                            r'^rgb_to_lab is off on "dark grays 0.02, 0.06 and 0.2, shape \(3, 1, 3\)": '
                            r"L at pixel \(0, 2\) is 51.84 where colorlab.color.rgb_to_lab gives 21.25")
@@ -286,7 +287,7 @@ def test_pixel_feature_agrees_with_pixel_features_only_where_the_window_is_the_i
     # inside a photo they do not, on any pixel.
     from colorlab.models.hog_svr import pixel_features
 
-    y = checks._photo_luma()
+    y = photo_luma()
     dense = pixel_features(y)
     diffs = [np.abs(dense[:, r, c] - pixel_feature(y, r, c)).max() for r in range(8, 33, 4) for c in range(8, 41, 4)]
     assert min(diffs) > 1e-3 and max(diffs) > 0.05
@@ -313,8 +314,8 @@ def test_blur_loss_with_zero_padding():
     def zero_padded(pred, target):
         terms = [F.mse_loss(pred, target)]
         for size in (3, 5):
-            blurred = [F.conv2d(F.pad(x, (size // 2,) * 4), gaussian_blur.__globals__["_gaussian_kernel"](
-                size, 2, x.dtype, "cpu"), groups=2) for x in (pred, target)]
+            blurred = [F.conv2d(F.pad(x, (size // 2,) * 4), gaussian_kernel(size, 2, x.dtype, "cpu"), groups=2)
+                       for x in (pred, target)]
             terms.append(F.mse_loss(*blurred))
         return torch.stack(terms).mean()
 
@@ -338,34 +339,35 @@ def test_conv_block_with_batch_norm_after_every_conv():
 
     assert raises_check(checks.check_conv_block, named("conv_block", bn_everywhere)) == (
         "conv_block(1, 4, 2, stride_last=2, dilation=1) has 6 layers: conv, ReLU, BatchNorm, conv, ReLU, BatchNorm; "
-        "the block of 003 Fig. 4 with n=2 has 5: conv, ReLU, conv, ReLU, BatchNorm — batch norm comes once, at the "
+        "the block of Li and Wang's Figure 4 with n=2 has 5: conv, ReLU, conv, ReLU, BatchNorm — batch norm comes once, at the "
         "end of the block."
     )
 
 
-def test_conv_block_striding_every_conv():
-    def stride_all(c_in, c_out, n, stride_last=1, dilation=1):
+def block_with_every_conv(name, **settings):
+    """A conv_block whose every convolution has ``settings`` (attribute: function of stride_last and dilation)."""
+    def fn(c_in, c_out, n, stride_last=1, dilation=1):
         block = conv_block(c_in, c_out, n, stride_last, dilation)
         for m in block:
             if isinstance(m, nn.Conv2d):
-                m.stride = (stride_last, stride_last)
+                for attr, value in settings.items():
+                    setattr(m, attr, value(stride_last, dilation))
         return block
 
-    assert raises_check(checks.check_conv_block, named("conv_block", stride_all)) == (
-        "the 1st conv of conv_block(1, 4, 2, stride_last=2, dilation=1) has stride=(2, 2) where the block of 003 "
-        "Fig. 4 has stride=(1, 1) — only the last conv has stride stride_last, the others stride 1."
+    return named(name, fn)
+
+
+def test_conv_block_striding_every_conv():
+    stride_all = block_with_every_conv("conv_block", stride=lambda stride_last, dilation: (stride_last, stride_last))
+    assert raises_check(checks.check_conv_block, stride_all) == (
+        "the 1st conv of conv_block(1, 4, 2, stride_last=2, dilation=1) has stride=(2, 2) where the block of Li and "
+        "Wang's Figure 4 has stride=(1, 1) — only the last conv has stride stride_last, the others stride 1."
     )
 
 
 def test_conv_block_padding_ignores_the_dilation():
-    def pad_one(c_in, c_out, n, stride_last=1, dilation=1):
-        block = conv_block(c_in, c_out, n, stride_last, dilation)
-        for m in block:
-            if isinstance(m, nn.Conv2d):
-                m.padding = (1, 1)
-        return block
-
-    message = raises_check(checks.check_conv_block, pad_one)
+    message = raises_check(checks.check_conv_block,
+                           block_with_every_conv("pad_one", padding=lambda stride_last, dilation: (1, 1)))
     assert message.startswith("the 1st conv of pad_one(4, 6, 3, stride_last=1, dilation=2) has padding=(1, 1)")
     assert "needs padding d" in message
 
