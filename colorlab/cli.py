@@ -17,15 +17,6 @@ import time
 from pathlib import Path
 
 
-def _save_figure(fig, path: Path) -> Path:
-    """Write a figure to a temporary name and rename it, so a crash never leaves half a PNG."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png")
-    os.replace(tmp, path)
-    return path
-
-
 def cmd_tour(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -35,6 +26,7 @@ def cmd_tour(args: argparse.Namespace) -> int:
     from . import __version__
     from .data import TEST_PHOTOS, TRAIN_PHOTOS, embedded_photos
     from .device import default_device
+    from .files import save_figure
     from .viz import lab_channels_figure
 
     start = time.perf_counter()
@@ -46,7 +38,7 @@ def cmd_tour(args: argparse.Namespace) -> int:
         split = "train" if name in TRAIN_PHOTOS else "test" if name in TEST_PHOTOS else "?"
         print(f"  {name:<22} {photo.shape[1]:>5} x {photo.shape[0]:<5} {split}")
     fig = lab_channels_figure(photos)
-    out = _save_figure(fig, Path(args.out) / "tour_lab_channels.png")
+    out = save_figure(fig, Path(args.out) / "tour_lab_channels.png")
     plt.close(fig)
     print(f"wrote {out} (each photo as RGB | L | a | b) in {time.perf_counter() - start:.1f} s")
     return 0
@@ -61,7 +53,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     device = default_device(verbose=True)
     size = GPU_SIZE if is_gpu(device) else CPU_SIZE
     if args.seconds is not None:
-        size = replace(size, seconds_per_model=args.seconds)
+        size = replace(size, seconds=args.seconds)
     if args.steps is not None:
         size = replace(size, steps=args.steps)
     run_demo(args.out, size=size, device=device, seed=args.seed)
@@ -88,12 +80,12 @@ def output_names(inputs: list[str]) -> dict[Path, str]:
 
 
 def cmd_colorize(args: argparse.Namespace) -> int:
-    from PIL import Image
+    from .files import save_png
     from tqdm.auto import tqdm
 
     from .colorize import colorize
     from .device import default_device
-    from .train import load_checkpoint
+    from .checkpoints import load_checkpoint
 
     # -- the numbers and the output folder, before the checkpoint or any photo is read
     if not (args.work_size >= 16):
@@ -121,15 +113,11 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         target = out_dir / name
         if name != f"{path.stem}_color.png":
             tqdm.write(f"{path} -> {target} (another input has the same name)")
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
-            Image.fromarray(rgb).save(tmp, format="PNG")
-            os.replace(tmp, target)
+            save_png(rgb, target)
         except OSError as err:
             failed.append((path, str(err)))
             tqdm.write(f"could not write {target}: {err}")
-        finally:
-            tmp.unlink(missing_ok=True)
     done = len(names) - len(failed)
     print(f"colorized {done} of {len(names)} photos into {out_dir}" + (f"; {len(failed)} failed" if failed else ""))
     return 1 if failed else 0  # as cp and convert do: any failure is a failure
@@ -171,7 +159,8 @@ def _train(args: argparse.Namespace, info) -> int:
     from .data import LabPairs, load_images
     from .device import seed_everything
     from .models import build_model
-    from .train import TrainConfig, TrainingInterrupted, _changed_settings, fit, read_checkpoint
+    from .checkpoints import read_checkpoint
+    from .train import TrainConfig, TrainingInterrupted, changed_settings, fit
 
     # -- every argument and the output path, before any data is read or any step trained
     for flag, value, kind, optional in (("--width", args.width, int, False), ("--steps", args.steps, int, False),
@@ -188,7 +177,7 @@ def _train(args: argparse.Namespace, info) -> int:
     model_config = {"name": args.model, "width": args.width}
     if args.resume and Path(args.out).is_file():
         saved = read_checkpoint(args.out)
-        changed = _changed_settings(saved.get("train_config") or {}, config)
+        changed = changed_settings(saved.get("train_config") or {}, config)
         if dict(saved["model_config"]) != model_config:
             changed.insert(0, f"model {dict(saved['model_config'])} -> {model_config}")
         if changed:
@@ -263,6 +252,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
     import json
 
     from .device import default_device
+    from .files import write_text
     from .semantic import make_judge, save_judge
 
     out = Path(args.out)
@@ -279,15 +269,13 @@ def cmd_judge(args: argparse.Namespace) -> int:
     if args.data_note:
         record["data_note"] = args.data_note
     record["sha256"] = hashlib.sha256(out.read_bytes()).hexdigest()
-    tmp = record_path.with_name(f".{record_path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, record_path)
+    write_text(record_path, json.dumps(record, indent=2) + "\n")
     print(f"wrote {out} and its record {record_path} (sha256 {record['sha256'][:16]}...)")
     return 0
 
 
 def cmd_notebooks(args: argparse.Namespace) -> int:
-    from .course import build_notebooks
+    from .student_notebooks import build_notebooks
 
     report = build_notebooks(args.solutions, args.notebooks, check=args.check)
     total = sum(report.exercises.values())

@@ -101,7 +101,7 @@ def colorize(image, model: nn.Module, temperature: float = ZHANG_TEMPERATURE, me
 
     if not isinstance(model, nn.Module):
         hint = (" (a checkpoint's dict: pass load_checkpoint(path)['model'])" if isinstance(model, dict) else
-                " (load one with colorlab.train.load_checkpoint(path)['model'])")
+                " (load one with colorlab.checkpoints.load_checkpoint(path)['model'])")
         raise ValueError(f"colorize: model must be a colorlab network, got {type(model).__name__}{hint}.")
     if isinstance(work_size, bool) or not isinstance(work_size, (int, np.integer)) or work_size < 16:
         raise ValueError(f"colorize: work_size must be a whole number of pixels >= 16, got {work_size!r}.")

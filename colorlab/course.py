@@ -1,6 +1,4 @@
-"""The course around the notebooks: the set-up cell, cached training, and the student notebooks.
-
-Three things live here.
+"""What every notebook's first cell sets up: the device, the data, the size, and training that is cached.
 
 ``setup(device, dataset, size)`` is what every notebook's first code cell calls,
 with the values of its papermill ``parameters`` cell. It picks the device (GPU
@@ -14,17 +12,11 @@ bytes of the training images, the colorlab and torch versions), so the student
 notebook reuses what its solution notebook trained, and a notebook run a second
 time starts at once. Change anything that matters and the key changes.
 
-``build_notebooks`` makes ``notebooks/`` from ``solutions/``, the single source:
-each ``### BEGIN SOLUTION`` .. ``### END SOLUTION`` block (nbgrader's markers, so
-an instructor can also import the course into nbgrader) becomes
-``# YOUR CODE HERE`` and ``raise NotImplementedError``; the exercise cell and
-the check cell after it get the ``raises-exception`` tag, which lets "Run All"
-in JupyterLab, nbclient and nbval go on past them; outputs are cleared.
+The student notebooks are made from the solutions by :mod:`colorlab.student_notebooks`.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -36,9 +28,10 @@ import torch
 from torch import nn
 
 from . import __version__
-from .data import DATA_ENV_VAR, LabPairs, data_root, find_cifar10, load_images, resolve_dataset
+from .checkpoints import History, load_checkpoint
+from .data import DATA_ENV_VAR, LabPairs, data_root, find_cifar10, load_images, load_labelled_images, resolve_dataset
 from .device import default_device, describe_device, fast_bf16, is_gpu, seed_everything
-from .train import LOOP_VERSION, History, TrainConfig, fit, load_checkpoint
+from .train import LOOP_VERSION, TrainConfig, fit
 
 # ------------------------------------------------------------------ sizes
 
@@ -122,8 +115,8 @@ class Course:
         key = f"{split}-labels"
         if key not in self._images:
             count = self.size.train_count if split == "train" else self.size.test_count
-            images, labels = load_images(self.dataset, split, size=self.size.patch, count=count,
-                                         seed=self.seed + (split == "test"), labels=True)
+            images, labels = load_labelled_images(self.dataset, split, size=self.size.patch, count=count,
+                                                  seed=self.seed + (split == "test"))
             self._images.setdefault(split, images)
             self._images[key] = labels
         return self._images[key]
@@ -138,7 +131,7 @@ class Course:
         """The held-out images as float RGB in [0, 1], (N,3,H,W), on the course's device."""
         return self.images("test").to(self.device).float() / 255.0
 
-    def config(self, **changes) -> TrainConfig:
+    def train_config(self, **changes) -> TrainConfig:
         """A :class:`~colorlab.train.TrainConfig` of this size (steps, batch, time limit), with ``changes``."""
         base = TrainConfig(steps=self.size.steps, batch_size=self.size.batch_size,
                            time_budget=self.size.seconds, seed=self.seed)
@@ -153,7 +146,7 @@ class Course:
         return self._fingerprints[key]
 
     def checkpoint_path(self, model: nn.Module, config: TrainConfig, images: torch.Tensor | None = None,
-                        name: str | None = None, trainer=None) -> Path:
+                        name: str | None = None) -> Path:
         """Where :meth:`train` keeps (or finds) this model trained with this configuration on these images."""
         images = self.images("train") if images is None else images
         key = {
@@ -167,8 +160,6 @@ class Course:
             "bf16": bool(config.amp and fast_bf16(self.device)),  # bf16 trains a (slightly) different model
             "loop": LOOP_VERSION,  # what fit does, beyond its settings
         }
-        if trainer is not None and trainer is not fit:
-            key["trainer"] = f"{trainer.__module__}.{trainer.__qualname__}"
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
         name = name or model.config["name"]
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
@@ -176,32 +167,29 @@ class Course:
         return cache_dir() / "checkpoints" / f"{name}-{digest}.pt"
 
     def train(self, model: nn.Module, config: TrainConfig | None = None, images: torch.Tensor | None = None,
-              name: str | None = None, retrain: bool = False, progress: bool = True, trainer=None) -> History:
+              name: str | None = None, retrain: bool = False, progress: bool = True) -> History:
         """Train ``model`` in place on the training images, or load it if this exact run was cached.
 
         Parameters
         ----------
         model : a colorlab network (it has a ``config``), freshly built
         config : TrainConfig or None
-            None means :meth:`config` (this size's steps, batch and time limit).
+            None means :meth:`train_config` (this size's steps, batch and time limit).
         images : uint8 (N,3,H,W) or None
             The training images; None means ``self.images("train")``.
         name : str or None
             A label for the checkpoint file (default: the model's name).
         retrain : bool
             Train even if a cached checkpoint exists (and replace it).
-        trainer : None or a function like :func:`colorlab.train.fit`
-            ``trainer(model, data, config, checkpoint=..., resume=..., progress=...) -> History``;
-            None means ``fit``. The palette network of notebook 06 brings its own.
 
         Returns the training history (loss curve); the model ends in eval mode on the course's device.
         A run that the time limit (``config.time_budget``, the safety net) cut short is cached only
         to be continued: the next call resumes it instead of loading it, and :meth:`run_note` gives
         the footnote that a results table prints for it.
         """
-        config = config or self.config()
+        config = config or self.train_config()
         images = self.images("train") if images is None else images
-        path = self.checkpoint_path(model, config, images, name, trainer)
+        path = self.checkpoint_path(model, config, images, name)
         label = name or model.config["name"]
         resume = False
         if path.exists() and not retrain:
@@ -221,7 +209,7 @@ class Course:
                 resume = True
         data = self.pairs("train") if images is self._images.get("train") else LabPairs.from_rgb(images, self.device)
         seed_everything(config.seed)
-        history = (trainer or fit)(model, data, config, checkpoint=path, resume=resume, progress=progress)
+        history = fit(model, data, config, checkpoint=path, resume=resume, progress=progress)
         final = f", final loss {history.loss[-1]:.4f}" if history.loss else ""
         if history.steps_done < config.steps:
             print(f"{label}: CUT SHORT by the {config.time_budget:.0f} s safety net at {history.steps_done} of "
@@ -308,170 +296,3 @@ def setup(device=None, dataset="auto", size: str | None = None, seed: int = 0, v
               f"of {chosen.patch} px from {dataset!r}; networks of width {chosen.width}, at most "
               f"{chosen.steps} steps or {chosen.seconds:.0f} s each.")
     return Course(device, dataset, chosen, seed)
-
-
-# ------------------------------------------------------------------ student notebooks
-
-BEGIN_SOLUTION = "### BEGIN SOLUTION"
-END_SOLUTION = "### END SOLUTION"
-CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError")
-MARKDOWN_STUB = ("YOUR ANSWER HERE",)
-RAISES = "raises-exception"
-_CHECK_CALL = re.compile(r"\bcheck_\w+\s*\(")
-
-
-class NotebookSourceError(ValueError):
-    """A solution notebook whose solution markers do not pair up."""
-
-
-def strip_solutions(source: str, cell_type: str = "code", where: str = "cell") -> tuple[str, int]:
-    """Replace each ``### BEGIN SOLUTION`` .. ``### END SOLUTION`` block of ``source`` by the stub.
-
-    The stub takes the indentation of the BEGIN line, so a block inside a function
-    body stays inside it. Returns the new source and the number of blocks replaced.
-    """
-    stub = CODE_STUB if cell_type == "code" else MARKDOWN_STUB
-    out: list[str] = []
-    inside_from = None
-    blocks = 0
-    for number, line in enumerate(source.split("\n"), start=1):
-        marker = line.strip()
-        if marker == BEGIN_SOLUTION:
-            if inside_from is not None:
-                raise NotebookSourceError(f"{where}, line {number}: {BEGIN_SOLUTION} inside the block opened on "
-                                          f"line {inside_from}; close it with {END_SOLUTION} first.")
-            inside_from = number
-            indent = line[: len(line) - len(line.lstrip())]
-            out.extend(indent + s for s in stub)
-        elif marker == END_SOLUTION:
-            if inside_from is None:
-                raise NotebookSourceError(f"{where}, line {number}: {END_SOLUTION} without a {BEGIN_SOLUTION}.")
-            inside_from = None
-            blocks += 1
-        elif inside_from is None:
-            out.append(line)
-    if inside_from is not None:
-        raise NotebookSourceError(f"{where}: the {BEGIN_SOLUTION} on line {inside_from} is never closed "
-                                  f"with {END_SOLUTION}.")
-    return "\n".join(out), blocks
-
-
-def _add_tag(cell, tag: str) -> None:
-    tags = list(cell.metadata.get("tags", []))
-    if tag not in tags:
-        cell.metadata["tags"] = tags + [tag]
-
-
-def clear_outputs(nb):
-    """Remove outputs, execution counts and run-time metadata, in place; returns ``nb``."""
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-        for key in ("execution", "collapsed", "scrolled", "papermill"):
-            cell.metadata.pop(key, None)
-    nb.metadata.pop("papermill", None)
-    return nb
-
-
-def student_notebook(solution, where: str = "notebook"):
-    """The student version of a solution notebook (an ``nbformat`` node; the input is not changed).
-
-    Returns ``(student_nb, exercises)``. A solution notebook without any
-    solution block is copied with its outputs cleared.
-    """
-    nb = clear_outputs(copy.deepcopy(solution))
-    exercises = 0
-    after_exercise = False
-    for index, cell in enumerate(nb.cells):
-        blocks = 0
-        if BEGIN_SOLUTION in cell.source or END_SOLUTION in cell.source:
-            cell.source, blocks = strip_solutions(cell.source, cell.cell_type, f"{where}, cell {index}")
-        if blocks and cell.cell_type == "code":
-            _add_tag(cell, RAISES)  # a stub at the top level raises; one in a function body is harmless
-            exercises += blocks
-            after_exercise = True
-        elif blocks:
-            exercises += blocks
-        elif cell.cell_type == "code" and after_exercise:
-            # The check cell calls the student's function, which raises until it is written.
-            if _CHECK_CALL.search(cell.source):
-                _add_tag(cell, RAISES)
-            after_exercise = False
-    return nb, exercises
-
-
-def _read(path: Path):
-    import nbformat
-
-    try:
-        return nbformat.read(path, as_version=4)
-    except Exception as err:  # nbformat raises several kinds for broken JSON or schema
-        raise NotebookSourceError(f"{path} is not a readable notebook: {type(err).__name__}: {err}") from err
-
-
-def _text(nb) -> str:
-    import nbformat
-
-    return nbformat.writes(nb) + "\n"
-
-
-def _write_if_changed(path: Path, text: str) -> bool:
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return True
-
-
-@dataclass
-class BuildReport:
-    """What :func:`build_notebooks` did, or (with ``check``) would do."""
-
-    written: list[Path]  # student notebooks (re)written, or stale
-    stripped: list[Path]  # solution notebooks whose outputs were cleared, or that hold outputs
-    removed: list[Path]  # student notebooks without a solution, removed or to remove
-    exercises: dict[str, int]  # exercises per notebook
-
-    @property
-    def up_to_date(self) -> bool:
-        return not (self.written or self.stripped or self.removed)
-
-
-def build_notebooks(solutions="solutions", notebooks="notebooks", check: bool = False) -> BuildReport:
-    """Regenerate ``notebooks/`` from ``solutions/``; with ``check``, change nothing and report what differs.
-
-    Also clears outputs left in the solution notebooks (they are committed
-    without outputs), and removes a student notebook whose solution is gone.
-    """
-    solutions, notebooks = Path(solutions), Path(notebooks)
-    if not solutions.is_dir():
-        raise FileNotFoundError(f"no solutions folder at {solutions.resolve()}; run this from the course's root "
-                                f"folder or pass --solutions.")
-    report = BuildReport([], [], [], {})
-    sources = sorted(solutions.glob("*.ipynb"))
-    for source in sources:
-        solution = _read(source)
-        clean_text = _text(clear_outputs(copy.deepcopy(solution)))
-        if source.read_text(encoding="utf-8") != clean_text:
-            report.stripped.append(source)
-            if not check:
-                _write_if_changed(source, clean_text)
-        student, exercises = student_notebook(solution, where=str(source))
-        report.exercises[source.name] = exercises
-        target = notebooks / source.name
-        text = _text(student)
-        if not target.exists() or target.read_text(encoding="utf-8") != text:
-            report.written.append(target)
-            if not check:
-                _write_if_changed(target, text)
-    wanted = {s.name for s in sources}
-    for orphan in sorted(notebooks.glob("*.ipynb")) if notebooks.is_dir() else []:
-        if orphan.name not in wanted:
-            report.removed.append(orphan)
-            if not check:
-                orphan.unlink()
-    return report
-

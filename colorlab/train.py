@@ -1,27 +1,25 @@
-"""One readable training loop for every colorization network, and its checkpoints.
+"""One readable training loop for every colorization network.
 
-``fit(model, data, config)`` trains a regression network (normalised ab out) or
-a classification network (313 logits out) on :class:`~colorlab.data.LabPairs`:
-Adam, optionally the learning rate halved every ``halve_every`` steps (000),
-a tqdm progress bar with the running loss, and a history for loss curves.
+``fit(model, data, config)`` trains any of colorlab's networks on :class:`~colorlab.data.LabPairs`:
+Adam, optionally the learning rate halved every ``halve_every`` steps (000), a tqdm progress bar
+with the running loss, and a :class:`~colorlab.checkpoints.History` for loss curves. What it
+minimises is the network's own business: ``model.objective(data, config)``
+(:mod:`colorlab.objectives`: the regression losses, Zhang et al.'s rebalanced soft-target
+cross-entropy, the palette network's two-part loss), so the loop reads the same for all of them.
 
-It trains at the machine's speed on a GPU and on a CPU alike: channels_last
-memory format (CUDA and CPU), bf16 autocast where the hardware computes in bf16
-(CUDA; CPUs with AVX-512 BF16 or AMX: :func:`colorlab.device.fast_bf16`) with
-the loss in float32, a fused Adam, one thread per physical CPU core, and the
-classification network's soft targets computed once per data set (5 bins and
-weights per pixel) instead of once per batch. The data stays where ``LabPairs``
-put it, so a step does no host work (the loss is copied to the host only every
-``log_every`` steps). ``benchmarks/train_throughput.py`` measures what each of
-these buys against a plain float32 loop. Under ``torchrun`` it trains on several
-processes with DistributedDataParallel, each on its own shard of the data (see
-:func:`fit` and :mod:`colorlab.distributed`).
+It trains at the machine's speed on a GPU and on a CPU alike: channels_last memory format (CUDA
+and CPU), bf16 autocast where the hardware computes in bf16 (CUDA; CPUs with AVX-512 BF16 or AMX:
+:func:`colorlab.device.fast_bf16`) with the loss in float32, a fused Adam, one thread per physical
+CPU core, and an objective's per-image extras (the classifier's soft targets) computed once per
+data set instead of once per batch. The data stays where ``LabPairs`` put it, so a step does no
+host work (the loss is copied to the host only every ``log_every`` steps).
+``benchmarks/train_throughput.py`` measures what each of these buys against a plain float32 loop.
+Under ``torchrun`` it trains on several processes with DistributedDataParallel, each on its own
+shard of the data (see :func:`fit` and :mod:`colorlab.distributed`).
 
-Checkpoints hold the model's configuration, its weights, the history, the
-training configuration and the colorlab version, so a model can be rebuilt from
-the file alone, and where training stood in its shuffled batches, so a resumed
-run continues exactly as if it had never stopped. They are written to a temporary name and renamed, and read with
-``torch.load(weights_only=True)``: no code from a file is ever run.
+Progress is saved to a checkpoint (:mod:`colorlab.checkpoints`) as training goes and when it is
+interrupted, with where training stood in its shuffled batches, so a resumed run continues exactly
+as if it had never stopped.
 """
 
 from __future__ import annotations
@@ -32,22 +30,16 @@ import os
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from . import __version__
-from .color import denormalize_ab
+from . import distributed as dist
+from .checkpoints import History, load_checkpoint, save_checkpoint
 from .data import LabPairs
 from .device import fast_bf16, use_physical_cores
-from .losses import regression_loss, soft_cross_entropy_sparse
-from .models import build_model
-from .quantize import NUM_BINS, SOFT_K, SOFT_SIGMA, class_prior, rebalance_weights, soft_encode_sparse
-
-CHECKPOINT_FORMAT = "colorlab-checkpoint-1"
 # Raised whenever fit trains differently with the same settings (2: bf16 and channels_last on CPUs, soft targets
 # once per data set, fused Adam, batch-norm statistics recomputed at the end), so that no cache hands back a
 # model the present loop would not have trained.
@@ -80,64 +72,6 @@ class TrainConfig:
         return cls(**values)
 
 
-@dataclass
-class History:
-    """What happened during training, for loss curves and for resuming."""
-
-    step: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-    images_seen: int = 0
-
-    @property
-    def steps_done(self) -> int:
-        return self.step[-1] if self.step else 0
-
-
-def soft_targets(ab_norm: torch.Tensor, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Zhang's soft targets at the logits' resolution, as their non-zero entries.
-
-    The true ab (normalised, (N,2,H,W)) is average-pooled to 1/scale (the
-    resolution Zhang's network predicts at), then soft-encoded over the 5 nearest
-    bins: (N,5,H',W') bin indices, nearest first, and their weights
-    (:func:`colorlab.quantize.soft_encode_sparse`).
-    """
-    ab = denormalize_ab(F.avg_pool2d(ab_norm, scale, ceil_mode=True) if scale > 1 else ab_norm)
-    return soft_encode_sparse(ab, k=SOFT_K, sigma=SOFT_SIGMA)
-
-
-def soft_targets_of(data: LabPairs, scale: int, chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`soft_targets` of a whole data set, once, on its device: int16 bins and float32 weights.
-
-    Each logit pixel keeps 5 bins at 2 + 4 bytes: CIFAR-10's 50000 training images (8 x 8 logits
-    each) need 96 MB, a sixth of their (L, ab) tensors.
-    """
-    n, _, h, w = data.ab.shape
-    shape = (n, SOFT_K, math.ceil(h / scale), math.ceil(w / scale))
-    bins = torch.empty(shape, dtype=torch.int16, device=data.device)
-    weights = torch.empty(shape, dtype=torch.float32, device=data.device)
-    for start in range(0, n, chunk):
-        b, t = soft_targets(data.ab[start:start + chunk], scale)
-        bins[start:start + chunk], weights[start:start + chunk] = b, t
-    return bins, weights
-
-
-def _bin_counts(data: LabPairs, chunk: int = 256) -> torch.Tensor:
-    """How many pixels of a data set's ab fall in each of the 313 bins (float64, on the data's device)."""
-    from .quantize import bin_counts
-
-    counts = torch.zeros(NUM_BINS, dtype=torch.float64, device=data.device)
-    for start in range(0, len(data), chunk):
-        counts += bin_counts(denormalize_ab(data.ab[start : start + chunk])).to(data.device)
-    return counts
-
-
-def prior_of(data: LabPairs, chunk: int = 256) -> torch.Tensor:
-    """The smoothed class prior (313,) of a data set's ab, counted chunk by chunk."""
-    return class_prior(_bin_counts(data, chunk))
-
-
 # Settings a resumed run may change: how long it trains and how it reports. Any other change would make the
 # resumed run a different run than the one the checkpoint began.
 RESUMABLE_CHANGES = ("steps", "time_budget", "log_every")
@@ -153,7 +87,9 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.signal_number, self.step, self.checkpoint = signal_number, step, checkpoint
 
 
-def _changed_settings(saved: dict, config: TrainConfig) -> list[str]:
+def changed_settings(saved: dict, config: TrainConfig) -> list[str]:
+    """What a resume would change: ``key=old -> new`` for each saved setting ``config`` differs in, except
+    :data:`RESUMABLE_CHANGES`. ``saved`` is a checkpoint's ``train_config`` dict."""
     now = asdict(config)
     return [f"{key}={saved[key]!r} -> {now[key]!r}" for key in now
             if key in saved and key not in RESUMABLE_CHANGES and saved[key] != now[key]]
@@ -224,8 +160,6 @@ def fit(
     """
     from tqdm.auto import tqdm
 
-    from . import distributed as dist
-
     config = config or TrainConfig()
     if not isinstance(data, LabPairs):
         raise ValueError(f"fit: data must be a colorlab.data.LabPairs, got {type(data).__name__}.")
@@ -240,7 +174,9 @@ def fit(
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    classification = getattr(model, "kind", "regression") == "classification"
+    if not callable(getattr(model, "objective", None)):
+        raise ValueError(f"fit: a {type(model).__name__} has no objective(data, config), so fit cannot say what to "
+                         f"minimise; colorlab's trainable networks are in colorlab.models.")
     if dist.any_rank(len(data) == 0):
         raise ValueError("fit: the data set is empty." if not distributed else
                          f"fit: the data set is empty in at least one of the {world_size} processes.")
@@ -258,7 +194,7 @@ def fit(
     if found:
         # every process loads the same file, so weights, optimiser and history agree everywhere
         state = load_checkpoint(checkpoint, device=device, model=model)
-        changed = _changed_settings(state.get("train_config") or {}, config)
+        changed = changed_settings(state.get("train_config") or {}, config)
         if changed:
             raise ValueError(f"fit: {checkpoint} was trained with other settings ({', '.join(changed)}); resume "
                              f"with the settings it was trained with (only {', '.join(RESUMABLE_CHANGES)} may "
@@ -272,16 +208,9 @@ def fit(
         # DDP broadcasts process 0's weights and averages the gradients in backward()
         trained = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if cuda else None)
 
-    weights = None
-    if classification and config.rebalance is not None:
-        counts = dist.all_reduce_sum(_bin_counts(data))  # the prior of the whole data set, not of one shard
-        weights = rebalance_weights(class_prior(counts), config.rebalance).to(device=device, dtype=torch.float32)
-    loss_fn = None if classification else regression_loss(config.loss)
-    # Soft targets once per data set, mirrored with their images, when the pooling windows mirror too
-    # (W a multiple of the scale); otherwise per batch, from the mirrored ab.
-    targets = ()
-    if classification and data.ab.shape[-1] % model.scale == 0:
-        targets = soft_targets_of(data, model.scale)
+    # What to minimise is the network's business (colorlab.objectives); its per-image extras (the classifier's
+    # soft targets) are computed once for the data set, here, and batched with the images.
+    objective = model.objective(data, config)
 
     def lr_at(step: int) -> float:
         if config.halve_every:
@@ -291,7 +220,7 @@ def fit(
     # Each process shuffles its shard with a generator of its own. A resume puts it back where the saved run
     # stood; a checkpoint without that (an older one, or one of another number of processes) re-seeds it.
     generator = torch.Generator(device=device if cuda else "cpu").manual_seed(config.seed + history.steps_done + rank)
-    batches = _BatchStream(data, config.batch_size, config.flip, generator, also=targets)
+    batches = _BatchStream(data, config.batch_size, config.flip, generator, also=objective.extras)
     batches.restore(saved_order, rank, world_size)
     images_per_step = int(dist.all_reduce_sum(torch.tensor(batches.batch_size)).item())
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp and fast_bf16(device))
@@ -374,20 +303,12 @@ def fit(
             if stop_asked():
                 interrupted = True
                 break
-            l, ab, *target = next(batches)
+            l, ab, *extras = next(batches)
             if channels_last:
                 l = l.contiguous(memory_format=torch.channels_last)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step)
-            with autocast:
-                out = trained(l)
-            # the loss in float32, outside autocast
-            if classification:
-                bins, target = target if target else soft_targets(ab, model.scale)
-                pixel_weights = weights[bins[:, 0].long()] if weights is not None else None  # its nearest bin's
-                loss = soft_cross_entropy_sparse(out, bins, target, pixel_weights)
-            else:
-                loss = loss_fn(out.float(), ab)
+            loss = objective.loss(trained, l, ab, *extras, autocast=autocast)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -417,7 +338,7 @@ def fit(
         raise TrainingInterrupted(f"{name}: stopped at step {step} of {config.steps}, {where}.",
                                   signals.received or 0, step, Path(checkpoint) if checkpoint is not None else None)
     if step > first_step:  # weights that did not change keep their statistics
-        recompute_batch_norm(model, data, batches.batch_size)
+        recompute_batch_norm(model, data, batches.batch_size, forward=objective.norm_forward)
     else:
         model.eval()
     if channels_last:
@@ -511,8 +432,6 @@ class _BatchStream:
 
     def gather_state(self) -> dict:
         """Every process's position, for the checkpoint (a collective when there are several processes)."""
-        from . import distributed as dist
-
         states = dist.all_gather(self._epoch_start)
         taken = dist.all_gather(torch.tensor([self._taken], dtype=torch.int64))
         return {"world_size": len(states), "generator": torch.stack(states), "taken": torch.cat(taken)}
@@ -532,113 +451,3 @@ class _BatchStream:
             while self._taken < taken and next(self._epoch, None) is not None:
                 self._taken += 1
         return True
-
-
-# ------------------------------------------------------------- checkpoints
-
-def save_checkpoint(path, model: nn.Module, history: History | None = None, train_config: TrainConfig | None = None,
-                    optimizer: torch.optim.Optimizer | None = None, batch_order: dict | None = None) -> Path:
-    """Write a checkpoint to ``path`` atomically (temporary name, then rename).
-
-    ``batch_order`` is where :func:`fit` stands in its shuffled batches (per process: the
-    batch generator's state at the start of the epoch, a uint8 tensor, and the batches taken
-    since), so that a resume continues the same sequence; checkpoints without it still load.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {
-        "format": CHECKPOINT_FORMAT,
-        "colorlab_version": __version__,
-        "model_config": dict(model.config),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "history": asdict(history) if history is not None else asdict(History()),
-        "train_config": asdict(train_config) if train_config is not None else {},
-        "optimizer": optimizer.state_dict() if optimizer is not None else {},
-    }
-    if batch_order is not None:
-        state["batch_order"] = batch_order
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
-
-
-def read_checkpoint(path, device: torch.device | str = "cpu") -> dict:
-    """Read a checkpoint file safely (``weights_only=True``) and check its layout."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}; train one with `colorlab train ... --out {path}`.")
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except Exception as err:  # torch raises several kinds for a damaged zip or pickle stream
-        if "weights only" in str(err).lower() or "weights_only" in str(err):
-            # torch's message goes on to suggest weights_only=False: colorlab never runs a file's code
-            reason = ("it holds Python objects beyond tensors, numbers and plain containers, which colorlab "
-                      "never unpickles (they can run code)")
-        else:
-            first = str(err).splitlines()[0] if str(err) else ""
-            reason = f"corrupt, truncated, or not a checkpoint: {type(err).__name__}: {first}"
-        raise ValueError(f"{path} is not a readable colorlab checkpoint ({reason}). Re-train or re-copy the file."
-                         ) from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        found = state.get("format") if isinstance(state, dict) else type(state).__name__
-        raise ValueError(f"{path} is not a colorlab checkpoint (format {found!r}, expected {CHECKPOINT_FORMAT!r}).")
-    for key in ("model_config", "state_dict", "history"):
-        if key not in state:
-            raise ValueError(f"{path} is an incomplete colorlab checkpoint: it has no {key!r}.")
-    return state
-
-
-def _check_weights_fit(path, model: nn.Module, saved) -> None:
-    """A ValueError unless ``saved`` has exactly the model's tensors, each of the model's shape."""
-    if not isinstance(saved, dict) or not all(isinstance(v, torch.Tensor) for v in saved.values()):
-        raise ValueError(f"{path}: its state_dict is not a dict of tensors.")
-    own = model.state_dict()
-    missing = sorted(set(own) - set(saved))
-    extra = sorted(set(saved) - set(own))
-    wrong = [k for k in own if k in saved and tuple(own[k].shape) != tuple(saved[k].shape)]
-    if missing or extra or wrong:
-        raise ValueError(
-            f"{path}: the weights do not fit the model {dict(model.config)}: "
-            f"{len(missing)} missing (e.g. {missing[:2]}), {len(extra)} unexpected (e.g. {extra[:2]}), "
-            f"{len(wrong)} of the wrong shape (e.g. {wrong[:2]})."
-        )
-
-
-def load_checkpoint(path, device: torch.device | str = "cpu", model: nn.Module | None = None) -> dict:
-    """Load a checkpoint; rebuild the model from its configuration unless ``model`` is given.
-
-    Returns the checkpoint dict with the ready model (in eval mode, on ``device``)
-    under ``"model"``. Weights that do not match the model's layers are a
-    ``ValueError``: nothing is half-loaded.
-    """
-    state = read_checkpoint(path, device)
-    if model is None:
-        # The configuration decides how much memory the model takes: check it against the stored weights
-        # on the meta device (no memory) before building the model for real.
-        config = state["model_config"]
-        if not isinstance(config, dict):
-            raise ValueError(f"{path}: its model configuration is a {type(config).__name__}, not a dict.")
-        try:
-            with torch.device("meta"):
-                skeleton = build_model(config)
-        except (TypeError, ValueError, KeyError, RuntimeError) as err:
-            raise ValueError(f"{path}: its model configuration {config} is not one colorlab can build: {err}"
-                             ) from None
-        _check_weights_fit(path, skeleton, state["state_dict"])
-        model = build_model(config)
-    elif dict(model.config) != dict(state["model_config"]):
-        raise ValueError(
-            f"{path} holds a {state['model_config']} model, but the model given is {model.config}."
-        )
-    # Compare names and shapes before copying anything, so a mismatch leaves the model untouched.
-    saved = state["state_dict"]
-    _check_weights_fit(path, model, saved)
-    model.load_state_dict(saved, strict=True)
-    model.to(device).eval()
-    state["model"] = model
-    return state

@@ -19,7 +19,8 @@ import torch
 
 import colorlab.train as train
 from colorlab.models import RegressionCNN
-from colorlab.train import TrainingInterrupted, fit, read_checkpoint
+from colorlab.checkpoints import read_checkpoint
+from colorlab.train import TrainingInterrupted, fit
 
 from test_train import assert_same_weights, cfg, small, synthetic_pairs, weights
 

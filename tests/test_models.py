@@ -215,7 +215,7 @@ def test_classification_block_8_and_head():
     assert len(deconvs) == 1
     assert deconvs[0].kernel_size == (4, 4) and deconvs[0].stride == (2, 2)
     assert model.head.kernel_size == (1, 1) and model.head.out_channels == NUM_BINS == 313
-    assert model.kind == "classification" and model.scale == 4
+    assert model.kind == "classification" and model.out_stride == 4
 
 
 def test_classification_logits_are_raw_scores():

@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .cnn import _check_input
+from .._validate import check_l_batch
+from ..objectives import Regression
 from .padding import crop_to, pad_to_multiple
 
 
@@ -50,6 +51,10 @@ class Autoencoder(nn.Module):
         )
 
     def forward(self, l: torch.Tensor) -> torch.Tensor:
-        _check_input(l, "Autoencoder")
+        check_l_batch(l, "Autoencoder")
         x, size = pad_to_multiple(l, self.multiple)
         return crop_to(self.decoder(self.encoder(x)), size)
+
+    def objective(self, data, config) -> Regression:
+        """What :func:`colorlab.train.fit` minimises: ``config.loss`` on normalised ab (see colorlab.objectives)."""
+        return Regression(config.loss)

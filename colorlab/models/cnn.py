@@ -23,6 +23,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._validate import check_l_batch
+from ..objectives import Classification, Regression
 from ..quantize import NUM_BINS
 from .padding import crop_to, pad_to_multiple
 
@@ -69,15 +71,6 @@ class Trunk(nn.Module):
         return self.blocks(l)
 
 
-def _check_input(l: torch.Tensor, name: str) -> None:
-    # shape only: a value check would cost a GPU sync on every batch
-    if l.ndim != 4 or l.shape[1] != 1:
-        raise ValueError(
-            f"{name}: expected normalised L of shape (N,1,H,W) (see colorlab.color.normalize_l), "
-            f"got shape {tuple(l.shape)}."
-        )
-
-
 class RegressionCNN(nn.Module):
     """L (N,1,H,W), normalised to [-1, 1] -> normalised ab (N,2,H,W) in (-1, 1). Any H and W."""
 
@@ -92,10 +85,14 @@ class RegressionCNN(nn.Module):
         self.head = nn.Conv2d(4 * width, 2, 1)
 
     def forward(self, l: torch.Tensor) -> torch.Tensor:
-        _check_input(l, "RegressionCNN")
+        check_l_batch(l, "RegressionCNN")
         x, size = pad_to_multiple(l, self.multiple)
         ab = torch.tanh(self.head(self.up(self.trunk(x))))
         return crop_to(ab, size)
+
+    def objective(self, data, config) -> Regression:
+        """What :func:`colorlab.train.fit` minimises: ``config.loss`` on normalised ab (see colorlab.objectives)."""
+        return Regression(config.loss)
 
 
 class ClassificationCNN(nn.Module):
@@ -107,7 +104,7 @@ class ClassificationCNN(nn.Module):
 
     kind = "classification"
     multiple = 8
-    scale = 4  # logits come out at 1/4 of the input resolution
+    out_stride = 4  # logits come out at 1/4 of the input resolution
 
     def __init__(self, width: int = 64):
         super().__init__()
@@ -117,7 +114,12 @@ class ClassificationCNN(nn.Module):
         self.head = nn.Conv2d(4 * width, NUM_BINS, 1)
 
     def forward(self, l: torch.Tensor) -> torch.Tensor:
-        _check_input(l, "ClassificationCNN")
+        check_l_batch(l, "ClassificationCNN")
         x, size = pad_to_multiple(l, self.multiple)
         logits = self.head(self.up(self.trunk(x)))
-        return crop_to(logits, size, self.scale)
+        return crop_to(logits, size, self.out_stride)
+
+    def objective(self, data, config) -> Classification:
+        """What :func:`colorlab.train.fit` minimises: Zhang et al.'s soft-target cross-entropy, rebalanced by
+        ``config.rebalance`` (see colorlab.objectives)."""
+        return Classification(data, self.out_stride, config.rebalance)

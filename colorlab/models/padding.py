@@ -22,7 +22,7 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
     return x, (h, w)
 
 
-def crop_to(y: torch.Tensor, size: tuple[int, int], scale: int = 1) -> torch.Tensor:
-    """Crop an output at 1/``scale`` of the input resolution back to ceil(size / scale)."""
+def crop_to(y: torch.Tensor, size: tuple[int, int], out_stride: int = 1) -> torch.Tensor:
+    """Crop an output at 1/``out_stride`` of the input resolution back to ceil(size / out_stride)."""
     h, w = size
-    return y[..., : -(-h // scale), : -(-w // scale)]
+    return y[..., : -(-h // out_stride), : -(-w // out_stride)]

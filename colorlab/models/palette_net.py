@@ -28,8 +28,8 @@ result "towards red" or "towards blue" (001, Figures 6 and 7). Here:
   transposed convolutions bring 1/8 back to full resolution, a 1x1 convolution
   and tanh give normalised ab, as :class:`~colorlab.models.RegressionCNN` does.
 
-Training (:func:`fit_palette_model`, or :meth:`PaletteNet.training_loss` from any
-loop): the colorizer is given the **true** histogram of each training image, so
+Training (:func:`colorlab.train.fit`, as every network, which minimises
+:meth:`PaletteNet.training_loss` through the network's :meth:`~PaletteNet.objective`): the colorizer is given the **true** histogram of each training image, so
 it learns to follow whatever palette it is handed; the estimator learns to
 predict that histogram from L. A few training photos hold few hues (the embedded
 ones have hardly any green), so a colorizer trained on them alone learns to follow
@@ -50,17 +50,17 @@ network, so :func:`colorlab.colorize.predict_ab` and ``colorize`` work unchanged
 from __future__ import annotations
 
 import math
-import os
-import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._validate import check_l_batch, whole_number
 from ..color import denormalize_ab
+from ..objectives import Palette
 from ..palette import fast_histogram
 from ..quantize import NUM_BINS
-from .cnn import Trunk, _check_input, up_block
+from .cnn import Trunk, up_block
 from .padding import crop_to, pad_to_multiple
 
 
@@ -95,8 +95,7 @@ class PaletteNet(nn.Module):
 
     def __init__(self, width: int = 64, palette_weight: float = 10.0, recolour: float = 0.5):
         super().__init__()
-        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-            raise ValueError(f"PaletteNet: width must be a positive integer, got {width!r}.")
+        width = whole_number(width, "PaletteNet: width")
         if not (isinstance(palette_weight, (int, float)) and math.isfinite(palette_weight) and palette_weight >= 0):
             raise ValueError(f"PaletteNet: palette_weight must be a number >= 0, got {palette_weight!r}.")
         if not (isinstance(recolour, (int, float)) and 0 <= recolour <= 1):
@@ -124,7 +123,7 @@ class PaletteNet(nn.Module):
 
     def encode(self, l: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         """Trunk features at 1/8 of normalised L (N,1,H,W), and L's (H, W). Independent of the palette."""
-        _check_input(l, "PaletteNet")
+        check_l_batch(l, "PaletteNet")
         x, size = pad_to_multiple(l, self.multiple)
         return self.trunk(x), size
 
@@ -166,7 +165,7 @@ class PaletteNet(nn.Module):
         if palette is None and self.training and torch.is_grad_enabled():
             raise ValueError(
                 "PaletteNet: in training the colorizer must be given the true palette, model(l, palette=...); "
-                "train it with colorlab.models.palette_net.fit_palette_model or PaletteNet.training_loss "
+                "train it with colorlab.train.fit (which minimises PaletteNet.training_loss) "
                 "(a plain regression loop would leave the palette estimator untrained).")
         features, size = self.encode(l)
         logits = self.palette_logits(features)
@@ -176,6 +175,11 @@ class PaletteNet(nn.Module):
         return (ab, logits) if return_logits else ab
 
     # ------------------------------------------------------------ training
+
+    def objective(self, data, config) -> Palette:
+        """What :func:`colorlab.train.fit` minimises: :meth:`training_loss` with ``config.loss`` as the colour
+        loss (``config.rebalance`` does not apply); the batch norms are recomputed with the true palettes."""
+        return Palette(self, config.loss)
 
     def training_loss(self, l: torch.Tensor, ab: torch.Tensor, loss_fn=None, net: nn.Module | None = None,
                       parts: bool = False):
@@ -215,114 +219,4 @@ class PaletteNet(nn.Module):
         return loss
 
 
-def fit_palette_model(model: PaletteNet, data, config=None, checkpoint: str | os.PathLike | None = None,
-                      resume: bool = False, progress: bool = True):
-    """Train a :class:`PaletteNet` on :class:`~colorlab.data.LabPairs`; return a :class:`colorlab.train.History`.
-
-    The same loop as :func:`colorlab.train.fit` (Adam, the learning-rate halving, bf16
-    autocast and channels_last on CUDA, data resident on its device, the loss read back
-    only every ``log_every`` steps, ``time_budget``, checkpoint and resume), with
-    :meth:`PaletteNet.training_loss` as the loss: ``config.loss`` picks the colour loss
-    ("mse", "smooth_l1", "blur"); ``config.rebalance`` is ignored.
-    """
-    from tqdm.auto import tqdm
-
-    from ..data import LabPairs
-    from ..device import fast_bf16, use_physical_cores
-    from ..losses import regression_loss
-    from ..train import History, TrainConfig, _adam, load_checkpoint, recompute_batch_norm, save_checkpoint
-
-    config = config or TrainConfig()
-    if not isinstance(model, PaletteNet):
-        raise ValueError(f"fit_palette_model: model must be a PaletteNet, got {type(model).__name__}.")
-    if not isinstance(data, LabPairs):
-        raise ValueError(f"fit_palette_model: data must be a colorlab.data.LabPairs, got {type(data).__name__}.")
-    if len(data) == 0:
-        raise ValueError("fit_palette_model: the data set is empty.")
-    device = data.device
-    cuda = device.type == "cuda"
-    if device.type == "cpu":
-        use_physical_cores()
-    channels_last = device.type in ("cuda", "cpu")  # as colorlab.train.fit
-    model.to(device)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-
-    torch.manual_seed(config.seed)
-    optimizer = _adam(model, config)
-    history = History()
-    if resume and checkpoint is not None and os.path.exists(checkpoint):
-        state = load_checkpoint(checkpoint, device=device, model=model)
-        if state.get("optimizer"):
-            optimizer.load_state_dict(state["optimizer"])
-        history = History(**state["history"])
-    colour_loss = regression_loss(config.loss)
-
-    def lr_at(step: int) -> float:
-        return config.lr * 0.5 ** (step // config.halve_every) if config.halve_every else config.lr
-
-    generator = torch.Generator(device=device if cuda else "cpu").manual_seed(config.seed + history.steps_done)
-    batch_size = min(config.batch_size, len(data))
-
-    def endless():
-        while True:
-            yield from data.batches(batch_size, shuffle=True, flip=config.flip, generator=generator, drop_last=True)
-
-    batches = endless()
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp and fast_bf16(device))
-    step = first_step = history.steps_done
-    running = torch.zeros((), device=device)
-    since_log = 0
-    bar = tqdm(total=config.steps, initial=step, desc="training palette", disable=not progress, leave=False)
-
-    def log() -> None:
-        nonlocal since_log
-        mean_loss = (running / since_log).item()  # the one host sync, every log_every steps
-        if not math.isfinite(mean_loss):
-            raise FloatingPointError(f"fit_palette_model: the loss became {mean_loss} at step {step}; "
-                                     f"lower the learning rate (now {lr_at(step):g}).")
-        history.step.append(step)
-        history.loss.append(mean_loss)
-        history.lr.append(lr_at(step - 1))
-        bar.set_postfix(loss=f"{mean_loss:.4f}")
-        bar.update(since_log)
-        running.zero_()
-        since_log = 0
-
-    model.train()
-    start = time.perf_counter()
-    while step < config.steps:
-        if config.time_budget is not None and time.perf_counter() - start > config.time_budget:
-            break
-        l, ab = next(batches)
-        if channels_last:
-            l = l.contiguous(memory_format=torch.channels_last)
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step)
-        with autocast:
-            loss = model.training_loss(l, ab, colour_loss)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        step += 1
-        running += loss.detach()
-        since_log += 1
-        history.images_seen += l.shape[0]
-        if since_log == config.log_every or step == config.steps:
-            log()
-    if since_log:  # stopped by the time budget between two logs
-        log()
-    bar.close()
-    history.seconds += time.perf_counter() - start
-    # the decoder's statistics with the true palettes, as in training (see colorlab.train.recompute_batch_norm)
-    if step > first_step:
-        recompute_batch_norm(model, data, batch_size,
-                             forward=lambda net, l, ab: net(l, palette=fast_histogram(denormalize_ab(ab))))
-    if channels_last:  # as colorlab.train.fit: the model leaves in the memory format a checkpoint rebuilds
-        model.to(memory_format=torch.contiguous_format)
-    if checkpoint is not None:
-        save_checkpoint(checkpoint, model, history=history, train_config=config, optimizer=optimizer)
-    return history
-
-
-__all__ = ["PaletteNet", "fit_palette_model"]
+__all__ = ["PaletteNet"]
