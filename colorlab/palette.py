@@ -54,7 +54,7 @@ import numpy as np
 import torch
 
 from ._validate import as_tensor, channels_image, check_finite
-from .quantize import BIN_CENTERS, GRID, NUM_BINS, bin_centers, encode_hard
+from .quantize import BIN_CENTERS, GRID, LATTICE_LO, NUM_BINS, bin_centers, encode_hard, nearest_bin
 
 TARGET_CHROMA = 50.0  # chroma of the named colours, in ab units
 NAMED_HUES = {"red": 40.0, "orange": 62.0, "yellow": 95.0, "green": 140.0,
@@ -117,64 +117,26 @@ def _histogram(bins: torch.Tensor) -> torch.Tensor:
     return counts / flat.shape[1]
 
 
-_LATTICE_LO, _LATTICE_N = -110, 23  # the 10-unit lattice the bins sit on, -110 to 110 in a and b
-
-
-@functools.lru_cache(maxsize=None)
-def _candidates(device: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per lattice point: its own bin (-1 off the gamut), and the bins that can be nearest to a pixel near it.
-
-    A pixel p that rounds to lattice point P lies within 5*sqrt(2) of P, so by the
-    triangle inequality its nearest bin c has |P - c| <= d_min(P) + 10*sqrt(2). At most
-    14 bins qualify for any P; each list is padded by repeating its first entry.
-    Returns (own (529,), candidates (529,K), their a (529,K), their b (529,K)).
-    """
-    centers = torch.tensor(BIN_CENTERS, dtype=torch.float64)
-    axis = torch.arange(_LATTICE_N, dtype=torch.float64) * GRID + _LATTICE_LO
-    points = torch.stack(torch.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
-    d = torch.cdist(points, centers)
-    dmin, nearest = d.min(1)
-    ok = d <= dmin.unsqueeze(1) + 10 * math.sqrt(2) + 1e-6
-    k = int(ok.sum(1).max())
-    order = torch.argsort(torch.where(ok, d, torch.inf), dim=1, stable=True)[:, :k]
-    cand = torch.where(torch.arange(k) < ok.sum(1, keepdim=True), order, order[:, :1])
-    own = torch.where(dmin < 1e-9, nearest, torch.full_like(nearest, -1))  # the lattice point is a bin
-    ab = centers[cand].float()
-    return own.to(device), cand.to(device), ab[..., 0].contiguous().to(device), ab[..., 1].contiguous().to(device)
-
-
 def fast_histogram(ab: torch.Tensor) -> torch.Tensor:
     """:func:`ab_histogram` of (N,2,H,W) unnormalised ab, for training loops: no checks, no host sync.
 
     Returns (N,313) float32 on ab's device. On a GPU the nearest bin of each pixel
     is searched among the at most 14 candidates of its nearest lattice point
-    (the same bins as :func:`colorlab.quantize.encode_hard` for every colour with
-    |a|, |b| <= 115, i.e. all of sRGB), so a batch never waits for the host; on
-    the CPU, where waiting costs nothing, it is ``encode_hard`` itself (faster there).
+    (:func:`colorlab.quantize.nearest_bin` with ``exact=False``: the same bins as
+    :func:`colorlab.quantize.encode_hard` for every colour with |a|, |b| <= 115, i.e.
+    all of sRGB), so a batch never waits for the host; on the CPU, where waiting costs
+    nothing, it is ``encode_hard`` itself (faster there).
     """
     if ab.device.type == "cpu":
         return _histogram(encode_hard(ab))
-    return _histogram(_candidate_bins(ab))
-
-
-def _candidate_bins(ab: torch.Tensor) -> torch.Tensor:
-    """(N,2,H,W) -> (N,H*W) nearest-bin indices, searched among each pixel's lattice candidates."""
-    own, cand, cand_a, cand_b = _candidates(str(ab.device))
-    n = ab.shape[0]
-    a, b = ab[:, 0].float().reshape(-1), ab[:, 1].float().reshape(-1)
-    ia = torch.round((a - _LATTICE_LO) / GRID).long().clamp(0, _LATTICE_N - 1)
-    ib = torch.round((b - _LATTICE_LO) / GRID).long().clamp(0, _LATTICE_N - 1)
-    point = ia * _LATTICE_N + ib  # (P,) the nearest lattice point of each pixel
-    d2 = (cand_a.index_select(0, point) - a[:, None]).square() + (cand_b.index_select(0, point) - b[:, None]).square()
-    nearest = cand.index_select(0, point).gather(1, d2.argmin(1, keepdim=True)).squeeze(1)
-    own_bin = own.index_select(0, point)
-    return torch.where(own_bin >= 0, own_bin, nearest).reshape(n, -1)
+    pixels = ab.permute(0, 2, 3, 1).reshape(-1, 2)
+    return _histogram(nearest_bin(pixels, exact=False).reshape(ab.shape[0], -1))
 
 
 @functools.lru_cache(maxsize=None)
 def _coarse(grid: int) -> tuple[torch.Tensor, torch.Tensor]:
     centers = torch.tensor(BIN_CENTERS, dtype=torch.float64)
-    cells = torch.floor((centers + 110 + GRID / 2) / grid).long()  # the 23 lattice lines -> cells of `grid`
+    cells = torch.floor((centers - LATTICE_LO + GRID / 2) / grid).long()  # the 23 lattice lines -> cells of `grid`
     keys = cells[:, 0] * 1000 + cells[:, 1]
     unique, group = torch.unique(keys, sorted=True, return_inverse=True)
     members = torch.zeros(len(unique), NUM_BINS, dtype=torch.float64)

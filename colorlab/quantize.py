@@ -13,6 +13,9 @@ Conventions
   unbatched): shape (N,313,H,W), like a segmentation network's output.
 - Bin ``q`` has centre ``bin_centers()[q]``; the order is Zhang's (a ascending,
   then b ascending within a), so indices agree with his released prior.
+- The bins sit on a lattice of 23 x 23 points, every 10 units from -110 to 110
+  (:data:`LATTICE_LO`, :data:`LATTICE_N`); :func:`bin_cells` gives each bin's
+  lattice cell, :func:`nearest_bin` the nearest bin of any (a, b).
 """
 
 from __future__ import annotations
@@ -84,35 +87,100 @@ def _nearest_bins(pixels: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Ten
     return torch.cat(dists), torch.cat(indices)
 
 
-_LATTICE_LO, _LATTICE_SIZE = -110, 23  # the full 10-unit grid from -110 to 110 in a and b
+# The lattice the bins sit on: every 10 units of a and of b from -110 to 110, 23 x 23 points, of
+# which the 313 bins are the in-gamut ones. A lattice point's (a index, b index) is its cell.
+LATTICE_LO = -110  # a and b of the lattice's first point
+LATTICE_N = 23  # lattice points along a and along b
+
+
+def bin_cells() -> torch.Tensor:
+    """The lattice cell of every bin: a (313, 2) torch.long tensor of (a index, b index), each in [0, 23).
+
+    Bin q's centre is ``(LATTICE_LO + GRID * cell[0], LATTICE_LO + GRID * cell[1])``. Laying the bins
+    out as a 23 x 23 image (an explorer's ab plane) is ``plane[cells[:, 1], cells[:, 0]] = value``.
+    """
+    return torch.tensor([[(int(a) - LATTICE_LO) // GRID, (int(b) - LATTICE_LO) // GRID] for a, b in BIN_CENTERS])
 
 
 @functools.lru_cache(maxsize=None)
 def _lattice_lookup(device: str) -> torch.Tensor:
     """(23, 23) table: lattice point (a, b) -> its bin index, or -1 where it is out of gamut."""
-    table = torch.full((_LATTICE_SIZE, _LATTICE_SIZE), -1, dtype=torch.long)
-    for q, (a, b) in enumerate(BIN_CENTERS):
-        table[int(a - _LATTICE_LO) // GRID, int(b - _LATTICE_LO) // GRID] = q
+    table = torch.full((LATTICE_N, LATTICE_N), -1, dtype=torch.long)
+    cells = bin_cells()
+    table[cells[:, 0], cells[:, 1]] = torch.arange(NUM_BINS)
     return table.to(device)
 
 
-def _nearest_bin(pixels: torch.Tensor) -> torch.Tensor:
-    """Index of the nearest centre for (P, 2) pixels.
+@functools.lru_cache(maxsize=None)
+def _lattice_candidates(device: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per lattice point: its own bin (-1 off the gamut), and the bins that can be nearest to a pixel near it.
 
-    The nearest point of the whole 10-unit lattice is found by rounding; when that
-    point is one of the 313 bins it is also the nearest bin, which is true for
-    almost every colour of a photo. The rest (out-of-gamut neighbours) fall back to
-    comparing against all 313 centres.
+    A pixel p that rounds to lattice point P lies within 5*sqrt(2) of P, so by the
+    triangle inequality its nearest bin c has |P - c| <= d_min(P) + 10*sqrt(2). At most
+    14 bins qualify for any P; each list is padded by repeating its first entry.
+    Returns (own (529,), candidates (529,K), their a (529,K), their b (529,K)).
     """
-    cell = torch.round((pixels - _LATTICE_LO) / GRID).long()
-    inside = ((cell >= 0) & (cell < _LATTICE_SIZE)).all(dim=1)
-    cell = cell.clamp(0, _LATTICE_SIZE - 1)
+    centers = torch.tensor(BIN_CENTERS, dtype=torch.float64)
+    axis = torch.arange(LATTICE_N, dtype=torch.float64) * GRID + LATTICE_LO
+    points = torch.stack(torch.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
+    d = torch.cdist(points, centers)
+    dmin, nearest = d.min(1)
+    ok = d <= dmin.unsqueeze(1) + 10 * math.sqrt(2) + 1e-6
+    k = int(ok.sum(1).max())
+    order = torch.argsort(torch.where(ok, d, torch.inf), dim=1, stable=True)[:, :k]
+    cand = torch.where(torch.arange(k) < ok.sum(1, keepdim=True), order, order[:, :1])
+    own = torch.where(dmin < 1e-9, nearest, torch.full_like(nearest, -1))  # the lattice point is a bin
+    ab = centers[cand].float()
+    return own.to(device), cand.to(device), ab[..., 0].contiguous().to(device), ab[..., 1].contiguous().to(device)
+
+
+def nearest_bin(pixels: torch.Tensor, exact: bool = True) -> torch.Tensor:
+    """Index of the nearest bin centre for each pixel: the search behind :func:`encode_hard`.
+
+    Each pixel is first rounded to its nearest point of the 10-unit lattice; when that point is one
+    of the 313 bins it is also the nearest bin, which is true for almost every colour of a photo.
+    The rest (pixels next to the gamut's edge) are searched for in one of two ways:
+
+    - ``exact=True``: against all 313 centres. Right for any colour, however far out; it picks the
+      pixels to search on the host, so on a GPU it waits for the device.
+    - ``exact=False``: among the at most 14 bins that can be nearest to a pixel rounding to that
+      lattice point. It never waits for the device (for training loops on a GPU), and gives the
+      same bins as ``exact=True`` for every colour with |a|, |b| <= 115, i.e. all of sRGB, up to
+      exact ties between two bins.
+
+    Parameters
+    ----------
+    pixels : float tensor (P, 2) of unnormalised (a, b) values, on any device
+    exact : bool, which search (above)
+
+    Returns
+    -------
+    torch.long tensor (P,) of bin indices in [0, 313), on the pixels' device.
+    """
+    if not exact:
+        return _nearest_candidate(pixels)
+    cell = torch.round((pixels - LATTICE_LO) / GRID).long()
+    inside = ((cell >= 0) & (cell < LATTICE_N)).all(dim=1)
+    cell = cell.clamp(0, LATTICE_N - 1)
     bins = _lattice_lookup(str(pixels.device))[cell[:, 0], cell[:, 1]]
     bins = torch.where(inside, bins, torch.full_like(bins, -1))
     missing = (bins < 0).nonzero().squeeze(1)
     if missing.numel():
         bins[missing] = _nearest_bins(pixels[missing], 1)[1][:, 0]
     return bins
+
+
+def _nearest_candidate(pixels: torch.Tensor) -> torch.Tensor:
+    """:func:`nearest_bin` with ``exact=False``: (P, 2) -> (P,), no host sync."""
+    own, cand, cand_a, cand_b = _lattice_candidates(str(pixels.device))
+    a, b = pixels[:, 0].float(), pixels[:, 1].float()
+    ia = torch.round((a - LATTICE_LO) / GRID).long().clamp(0, LATTICE_N - 1)
+    ib = torch.round((b - LATTICE_LO) / GRID).long().clamp(0, LATTICE_N - 1)
+    point = ia * LATTICE_N + ib  # (P,) the nearest lattice point of each pixel
+    d2 = (cand_a.index_select(0, point) - a[:, None]).square() + (cand_b.index_select(0, point) - b[:, None]).square()
+    nearest = cand.index_select(0, point).gather(1, d2.argmin(1, keepdim=True)).squeeze(1)
+    own_bin = own.index_select(0, point)
+    return torch.where(own_bin >= 0, own_bin, nearest)
 
 
 def encode_hard(ab) -> torch.Tensor:
@@ -130,7 +198,7 @@ def encode_hard(ab) -> torch.Tensor:
     x, single = _ab(ab, "encode_hard input")
     n, _, h, w = x.shape
     pixels = _flat_pixels(x.float() if x.dtype in (torch.float16, torch.bfloat16) else x)
-    bins = _nearest_bin(pixels).reshape(n, h, w)
+    bins = nearest_bin(pixels).reshape(n, h, w)
     return bins[0] if single else bins
 
 

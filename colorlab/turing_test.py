@@ -8,24 +8,14 @@ convincing as a photo.
 
 from __future__ import annotations
 
-import io
-
 import ipywidgets as widgets
 import numpy as np
 import torch
-from PIL import Image
 
 from ._validate import rgb_image
+from .files import png_bytes
 
-
-def _png(rgb: torch.Tensor, side: int = 192) -> bytes:
-    array = (rgb.detach().cpu().clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
-    image = Image.fromarray(array)
-    zoom = max(1, side // max(image.size))
-    image = image.resize((image.width * zoom, image.height * zoom), Image.NEAREST)
-    buf = io.BytesIO()
-    image.save(buf, format="png")
-    return buf.getvalue()
+IMAGE_SIDE = 192  # small images are enlarged (nearest neighbour) to about this many pixels
 
 
 class TuringTest:
@@ -101,4 +91,4 @@ class TuringTest:
             self.real_button.disabled = self.colorized_button.disabled = True
             self.feedback.value += f" That was the last of {len(self.rounds)} images."
         else:
-            self.image.value = _png(self.rounds[n][0])
+            self.image.value = png_bytes(self.rounds[n][0], zoom_to=IMAGE_SIDE, fast=False)

@@ -1,6 +1,6 @@
 """The explorers as a student sees them: a real JupyterLab, a real Chromium.
 
-The widget unit tests (tests/test_widgets.py, tests/test_palette_explorer.py) drive the
+The widget unit tests (tests/test_temperature_explorer.py, tests/test_palette_explorer.py) drive the
 Python side. They cannot show that JupyterLab 4 and the ipywidgets 8 front end render the
 explorer and send a dragged slider back to the kernel. These tests do:
 
@@ -432,7 +432,7 @@ def test_temperature_explorer_redraws_when_the_slider_is_dragged(open_notebook):
 
 
 def test_palette_explorer_push_towards_red_raises_mean_a(open_notebook):
-    from colorlab.palette_explorer import _GAP, _HEADER
+    from colorlab.explorers.palette import _GAP, _HEADER
 
     page = open_notebook("06_palettes.ipynb")
     page.run_all_cells()

@@ -17,7 +17,7 @@ from PIL import Image
 
 from colorlab.models import PaletteNet
 from colorlab.palette import NAMED_COLOURS, bin_index, mean_ab, push_palette
-from colorlab.palette_explorer import PaletteExplorer
+from colorlab.explorers import PaletteExplorer
 from colorlab.quantize import NUM_BINS
 
 pytestmark = pytest.mark.usefixtures("one_thread")

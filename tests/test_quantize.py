@@ -50,6 +50,28 @@ def test_each_centre_encodes_to_itself_and_unbatched_works():
     assert Q.encode_hard(ab).reshape(-1).tolist() == list(range(313))
 
 
+def test_bin_cells_lay_the_bins_on_the_lattice():
+    cells = Q.bin_cells()
+    assert cells.shape == (313, 2) and cells.dtype == torch.long
+    assert int(cells.min()) >= 0 and int(cells.max()) < Q.LATTICE_N
+    centres = Q.LATTICE_LO + Q.GRID * cells.double()
+    assert torch.equal(centres, Q.bin_centers(dtype=torch.float64))
+
+
+def test_nearest_bin_without_host_sync_agrees_with_the_exact_search():
+    # exact=False is fast_histogram's GPU path (lattice candidates, no host sync), run here on the CPU
+    g = torch.Generator().manual_seed(0)
+    rgb = torch.rand(4, 3, 16, 16, generator=g) ** 3  # many saturated, dark colours
+    from colorlab.color import rgb_to_lab
+
+    photo = rgb_to_lab(rgb)[:, 1:].permute(0, 2, 3, 1).reshape(-1, 2)
+    assert torch.equal(Q.nearest_bin(photo, exact=False), Q.encode_hard(photo.T[:, :, None]).reshape(-1))
+    assert torch.equal(Q.nearest_bin(photo), Q.nearest_bin(photo, exact=False))
+    wide = torch.empty(2, 2, 32, 32).uniform_(-115, 115, generator=torch.Generator().manual_seed(1))
+    pixels = wide.permute(0, 2, 3, 1).reshape(-1, 2)
+    assert (Q.nearest_bin(pixels, exact=False) != Q.encode_hard(wide).reshape(-1)).float().mean() < 1e-3  # ties only
+
+
 def test_soft_encode_sums_to_one_over_k_nearest():
     ab = random_ab((2, 2, 4, 4), seed=1)
     soft = Q.soft_encode(ab)

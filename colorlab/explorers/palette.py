@@ -21,12 +21,11 @@ circle) with their main colours as a strip of swatches underneath.
 The network's trunk (everything before the palette enters) runs once per image
 when the explorer is built; a redraw runs only the part after it, so it takes a
 few milliseconds on a CPU. Every output is an ``ipywidgets.Image`` of PNG bytes,
-as in :class:`colorlab.widgets.TemperatureExplorer`.
+as in :class:`colorlab.explorers.TemperatureExplorer`.
 """
 
 from __future__ import annotations
 
-import io
 import math
 from contextlib import contextmanager
 
@@ -35,11 +34,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from ._validate import rgb_image
-from .color import denormalize_ab, l_ab_to_rgb, normalize_l, rgb_to_l_ab
-from .palette import (NAMED_COLOURS, NAMED_HUES, bin_rgb, edit_bins, hue_to_ab, mean_ab, push_palette, target_ab,
-                      top_bins)
-from .quantize import BIN_CENTERS, NUM_BINS
+from .._validate import rgb_image
+from ..color import denormalize_ab, l_ab_to_rgb, normalize_l, rgb_to_l_ab
+from ..files import png_bytes, to_uint8
+from ..palette import (NAMED_COLOURS, NAMED_HUES, bin_rgb, edit_bins, hue_to_ab, mean_ab, push_palette, target_ab,
+                       top_bins)
+from ..quantize import BIN_CENTERS, GRID, LATTICE_LO, LATTICE_N, NUM_BINS, bin_cells
 
 HUE = "hue"  # the colour picker's last option: push towards the hue slider's angle
 TOP_K = 8  # bins offered for editing and shown as swatches
@@ -47,28 +47,13 @@ _PANEL = 160  # the colorization panels are enlarged (nearest neighbour) to abou
 _GAP = 6
 _HEADER = 14  # pixels of label above each panel
 _CELL = 8  # pixels per 10-unit ab cell on the palette plane
-_GRID_LO, _GRID_N = -110, 23
-_PLANE = _GRID_N * _CELL
+_PLANE = LATTICE_N * _CELL
 _STRIP_H = 16
 _BG = 255
 
 
-def _pil_png(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format="png", compress_level=1)
-    return buf.getvalue()
-
-
-def _to_uint8(rgb: torch.Tensor) -> np.ndarray:
-    """(3,H,W) float in [0, 1] -> (H,W,3) uint8."""
-    return (rgb.clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
-
-
-_BIN_RGB8 = np.round(bin_rgb() * 255).astype(np.uint8)
-_BIN_CELL = np.round((np.array(BIN_CENTERS) - _GRID_LO) / 10).astype(int)  # (313, 2): a index, b index
-
-
-_BIN_FILL = [tuple(int(c) for c in rgb) for rgb in _BIN_RGB8]
+_BIN_CELL = bin_cells().numpy()  # (313, 2): a index, b index on the 23 x 23 lattice
+_BIN_FILL = [tuple(int(c) for c in rgb) for rgb in np.round(bin_rgb() * 255).astype(np.uint8)]  # PIL fill colours
 
 
 def _bin_xy(q: int) -> tuple[float, float]:
@@ -78,7 +63,7 @@ def _bin_xy(q: int) -> tuple[float, float]:
 
 def _plane_xy(a: float, b: float) -> tuple[float, float]:
     """Pixel position of (a, b) on the palette plane: a to the right, b upwards."""
-    return (a - _GRID_LO + 5) / 10 * _CELL, _PLANE - (b - _GRID_LO + 5) / 10 * _CELL
+    return (a - LATTICE_LO + GRID / 2) / GRID * _CELL, _PLANE - (b - LATTICE_LO + GRID / 2) / GRID * _CELL
 
 
 def _model_device(model) -> torch.device:
@@ -430,7 +415,7 @@ class PaletteExplorer:
             estimated = l_ab_to_rgb(self.l[i:i + 1], self._estimated_ab[i:i + 1])[0]
             for k, rgb in ((0, self.gray[i]), (1, estimated), (3, self.truth[i])):
                 x0 = self._panel_x(k)
-                canvas[_HEADER:, x0:x0 + w * z] = _to_uint8(rgb).repeat(z, axis=0).repeat(z, axis=1)
+                canvas[_HEADER:, x0:x0 + w * z] = to_uint8(rgb).repeat(z, axis=0).repeat(z, axis=1)
             image = Image.fromarray(canvas)
             draw = ImageDraw.Draw(image)
             for k, label in enumerate(self._LABELS):
@@ -442,8 +427,8 @@ class PaletteExplorer:
         """Gray input, estimated-palette result, edited-palette result (``rgb``), truth; enlarged by ``zoom``."""
         canvas = self._static_panels(i).copy()
         z, x0 = self.zoom, self._panel_x(self._EDITED)
-        canvas[_HEADER:, x0:x0 + rgb.shape[-1] * z] = _to_uint8(rgb).repeat(z, axis=0).repeat(z, axis=1)
-        return _pil_png(canvas)
+        canvas[_HEADER:, x0:x0 + rgb.shape[-1] * z] = to_uint8(rgb).repeat(z, axis=0).repeat(z, axis=1)
+        return png_bytes(canvas)
 
     @staticmethod
     def _plane_background(label: str) -> Image.Image:
@@ -494,7 +479,7 @@ class PaletteExplorer:
         canvas = Image.new("RGB", (2 * _PLANE + 3 * _GAP, left.height), (_BG, _BG, _BG))
         canvas.paste(left, (0, 0))
         canvas.paste(right, (_PLANE + 3 * _GAP, 0))
-        return _pil_png(np.asarray(canvas))
+        return png_bytes(np.asarray(canvas))
 
 
 __all__ = ["PaletteExplorer"]

@@ -24,7 +24,6 @@ a plain ``ipywidgets.Image`` reports no click positions.
 
 from __future__ import annotations
 
-import io
 import math
 from contextlib import contextmanager
 
@@ -36,10 +35,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 
-from ._validate import channels_image, check_range, rgb_image
-from .color import l_ab_to_rgb, lab_to_rgb, normalize_l, rgb_to_l_ab
-from .metrics import colorfulness
-from .quantize import BIN_CENTERS, LI_WANG_TEMPERATURE, NUM_BINS, ZHANG_TEMPERATURE, annealed_mean
+from .._validate import channels_image, check_range, rgb_image
+from ..color import l_ab_to_rgb, normalize_l, rgb_to_l_ab
+from ..files import png_bytes, to_uint8
+from ..metrics import colorfulness
+from ..palette import SWATCH_L, bin_rgb
+from ..quantize import (BIN_CENTERS, GRID, LATTICE_LO, LATTICE_N, LI_WANG_TEMPERATURE, NUM_BINS, ZHANG_TEMPERATURE,
+                        annealed_mean, bin_cells)
 
 T_MIN, T_MAX = 0.01, 1.0  # the slider's range; T_MIN is the mode for any practical purpose
 CURVE_POINTS = 20  # temperatures on the colourfulness curve (log grid), plus the two presets
@@ -49,21 +51,11 @@ PRESETS = {  # button label -> temperature
     f"Li & Wang ({LI_WANG_TEMPERATURE})": LI_WANG_TEMPERATURE,
     "mean (T=1)": T_MAX,
 }
-_BIN_L = 65.0  # lightness at which the bins are coloured on the ab plane
 _IMAGE_SIDE = 256  # small images are enlarged (nearest neighbour) to about this many pixels
 _GAP = 8  # pixels between the colorization and the truth
 _CENTERS = torch.tensor(BIN_CENTERS, dtype=torch.float32)  # (313, 2)
-_GRID_LO, _GRID_STEP, _GRID_SIZE = -110, 10, 23  # the ab lattice the bins sit on
-
-
-def _bin_colours() -> np.ndarray:
-    """(313, 3) RGB of each bin centre at L = _BIN_L."""
-    lab = torch.cat([torch.full((NUM_BINS, 1), _BIN_L), _CENTERS], dim=1)
-    return lab_to_rgb(lab.T.reshape(3, NUM_BINS, 1))[:, :, 0].T.numpy()
-
-
-_BIN_RGB = _bin_colours()
-_BIN_CELL = ((_CENTERS - _GRID_LO) / _GRID_STEP).round().long().numpy()  # (313, 2): (a index, b index)
+_BIN_RGB = bin_rgb(SWATCH_L)  # (313, 3) each bin's colour on the ab plane
+_BIN_CELL = bin_cells().numpy()  # (313, 2): (a index, b index) on the 23 x 23 lattice
 
 
 class _Panel:
@@ -92,18 +84,7 @@ class _Panel:
             self.canvas.restore_region(self._background)
         for artist in self.dynamic:
             self.fig.draw_artist(artist)
-        return _pil_png(np.asarray(self.canvas.buffer_rgba())[..., :3])
-
-
-def _pil_png(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format="png", compress_level=1)
-    return buf.getvalue()
-
-
-def _to_uint8(rgb: torch.Tensor) -> np.ndarray:
-    """(3,H,W) float in [0, 1] -> (H,W,3) uint8."""
-    return (rgb.clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+        return png_bytes(np.asarray(self.canvas.buffer_rgba())[..., :3])
 
 
 def _logit_scale(logits_hw: tuple[int, int], l_hw: tuple[int, int]) -> int | None:
@@ -381,7 +362,7 @@ class TemperatureExplorer:
         canvas = np.full((big_h * z, width, 3), 255, dtype=np.uint8)
         for k, panel in enumerate(panels):
             x0 = k * (big_w * z + _GAP)
-            canvas[:, x0:x0 + big_w * z] = _to_uint8(panel).repeat(z, axis=0).repeat(z, axis=1)
+            canvas[:, x0:x0 + big_w * z] = to_uint8(panel).repeat(z, axis=0).repeat(z, axis=1)
         image = Image.fromarray(canvas)
         draw = ImageDraw.Draw(image)
         row, col = self.pixel
@@ -399,11 +380,11 @@ class TemperatureExplorer:
                 draw.line([cx, bottom + 2, cx, bottom + 2 + arm], fill=colour, width=1 + 2 * grow)
                 draw.line([left - 2 - arm, cy, left - 2, cy], fill=colour, width=1 + 2 * grow)
                 draw.line([right + 2, cy, right + 2 + arm, cy], fill=colour, width=1 + 2 * grow)
-        return _pil_png(np.asarray(image))
+        return png_bytes(np.asarray(image))
 
     def _build_figures(self) -> None:
-        half = _GRID_STEP / 2
-        lim = (_GRID_LO - half, -_GRID_LO + half)
+        half = GRID / 2
+        lim = (LATTICE_LO - half, -LATTICE_LO + half)
         fig = Figure(figsize=(3.3, 3.4), dpi=80)
         ax = fig.add_axes((0.17, 0.13, 0.79, 0.73))
         ax.axhline(0, color="0.8", lw=0.5)
@@ -412,7 +393,7 @@ class TemperatureExplorer:
         ax.set_xlabel("a (green - red)", fontsize=8)
         ax.set_ylabel("b (blue - yellow)", fontsize=8)
         ax.tick_params(labelsize=7)
-        self._plane = ax.imshow(np.zeros((_GRID_SIZE, _GRID_SIZE, 4)), origin="lower", interpolation="nearest",
+        self._plane = ax.imshow(np.zeros((LATTICE_N, LATTICE_N, 4)), origin="lower", interpolation="nearest",
                                 extent=(*lim, *lim), zorder=1)
         (self._mode_marker,) = ax.plot([0], [0], "s", ms=9, mfc="none", mec="black", mew=1.2, zorder=3, label="mode")
         (self._mean_marker,) = ax.plot([0], [0], "o", ms=8, mfc="white", mec="black", mew=1.5, zorder=4,
@@ -454,7 +435,7 @@ class TemperatureExplorer:
         """The 313 bins on the ab plane, each in its colour, opaque in proportion to its probability."""
         p = probs.numpy()
         alpha = (0.1 + 0.9 * (p / p.max()))[:, None]  # a faint floor keeps the gamut's shape visible
-        plane = np.zeros((_GRID_SIZE, _GRID_SIZE, 4))  # rows: b, columns: a; transparent off the gamut
+        plane = np.zeros((LATTICE_N, LATTICE_N, 4))  # rows: b, columns: a; transparent off the gamut
         plane[_BIN_CELL[:, 1], _BIN_CELL[:, 0]] = np.concatenate([alpha * _BIN_RGB + (1 - alpha), np.ones_like(alpha)], 1)
         self._plane.set_data(plane)
         q = int(p.argmax())

@@ -11,7 +11,7 @@ from colorlab.colorize import predict_ab
 from colorlab.models import ClassificationCNN, RegressionCNN
 from colorlab.quantize import (BIN_CENTERS, LI_WANG_TEMPERATURE, NUM_BINS, ZHANG_TEMPERATURE, decode_mean,
                                decode_mode)
-from colorlab.widgets import TemperatureExplorer
+from colorlab.explorers import TemperatureExplorer
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
