@@ -36,8 +36,7 @@ from colorlab.colorize import colorize_batch
 from colorlab.course import setup
 from colorlab.data import has_labels
 from colorlab.device import fast_bf16
-from colorlab.models import build_model
-from colorlab.models.palette_net import PaletteNet, fit_palette_model
+from colorlab.models import PaletteNet, build_model
 from colorlab.palette import fast_histogram
 from colorlab.results import MEASURES, Claim, ResultsTable, image_scores
 from colorlab.train import fit, prior_of
@@ -58,9 +57,8 @@ def train(course, network: str, amp: bool, seed: int):
     else:
         model = build_model({**spec["model"], "width": course.size.width})
     config = course.config(**spec["train"], amp=amp, seed=seed, time_budget=None)
-    trainer = fit_palette_model if isinstance(model, PaletteNet) else fit
     start = time.perf_counter()
-    history = trainer(model, course.pairs("train"), config, progress=False)
+    history = fit(model, course.pairs("train"), config, progress=False)
     return model.eval(), history, time.perf_counter() - start
 
 

@@ -20,8 +20,7 @@ import torch
 
 import colorlab
 from colorlab.course import setup
-from colorlab.models import build_model
-from colorlab.models.palette_net import PaletteNet, fit_palette_model
+from colorlab.models import PaletteNet, build_model
 from colorlab.train import TrainConfig, fit
 
 NETWORKS = (
@@ -48,10 +47,9 @@ def main() -> None:
         torch.manual_seed(0)
         model = PaletteNet(width=course.size.width) if name == "palette" else build_model(
             {"name": name, "width": course.size.width})
-        trainer = fit_palette_model if name == "palette" else fit
         config = TrainConfig(steps=args.steps, batch_size=course.size.batch_size, **settings)
         start = time.perf_counter()
-        history = trainer(model, pairs, config, progress=False)
+        history = fit(model, pairs, config, progress=False)
         seconds = time.perf_counter() - start
         total += seconds
         print(f"{name:<16}{variant:<12}{seconds:>7.1f} s   final loss {history.loss[-1]:.4f}", flush=True)

@@ -58,7 +58,7 @@ def main() -> None:
         for seed in range(args.seeds):
             torch.manual_seed(seed)
             model = build_model({"name": "regression", "width": course.size.width})
-            train.fit(model, pairs, course.config(steps=300, lr=3e-3, amp=amp, seed=seed, time_budget=None),
+            train.fit(model, pairs, course.train_config(steps=300, lr=3e-3, amp=amp, seed=seed, time_budget=None),
                       progress=False)
             with torch.no_grad():
                 mean = predict_ab(model, normalize_l(l)).mean(dim=(0, 2, 3)).cpu()

@@ -44,7 +44,8 @@ from colorlab.device import default_device, describe_device, fast_bf16, use_phys
 from colorlab.losses import mse, soft_cross_entropy, soft_cross_entropy_sparse
 from colorlab.models import build_model
 from colorlab.quantize import soft_encode
-from colorlab.train import TrainConfig, fit, soft_targets, soft_targets_of
+from colorlab.objectives import soft_targets_of
+from colorlab.train import TrainConfig, fit
 
 
 def sync(device) -> None:
@@ -77,9 +78,9 @@ def flops_per_step(name: str, width: int, batch: int, size: int) -> int:
     return counter.get_total_flops()
 
 
-def dense_loss(out, ab, scale):
+def dense_loss(out, ab, out_stride):
     """The classification loss as a first version writes it: 313-bin soft targets of every batch."""
-    target = soft_encode(denormalize_ab(F.avg_pool2d(ab, scale, ceil_mode=True)))
+    target = soft_encode(denormalize_ab(F.avg_pool2d(ab, out_stride, ceil_mode=True)))
     return soft_cross_entropy(out, target)
 
 
@@ -93,7 +94,7 @@ def plain_loop(name, width, data, batch, steps, warmup, precomputed=False, chann
         model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, **({"fused": True} if fused else {}))
     classification = model.kind == "classification"
-    also = soft_targets_of(data, model.scale) if classification and (precomputed or sparse) else ()
+    also = soft_targets_of(data, model.out_stride) if classification and (precomputed or sparse) else ()
     if also and not sparse:  # the dense 313-bin targets, made once
         bins, target = also
         dense = torch.zeros(len(data), 313, *bins.shape[2:], device=device).scatter_(1, bins.long(), target)
@@ -123,7 +124,7 @@ def plain_loop(name, width, data, batch, steps, warmup, precomputed=False, chann
         elif extra:
             loss = soft_cross_entropy(out, extra[0])
         else:
-            loss = dense_loss(out, ab, model.scale)
+            loss = dense_loss(out, ab, model.out_stride)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -159,7 +160,7 @@ def dataloader_rate(name, width, data, batch, steps, device) -> float:
             l, ab = l.to(device, non_blocking=True), ab.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.bfloat16):
                 out = model(l)
-            loss = dense_loss(out, ab, model.scale) if model.kind == "classification" else mse(out.float(), ab)
+            loss = dense_loss(out, ab, model.out_stride) if model.kind == "classification" else mse(out.float(), ab)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
