@@ -95,3 +95,30 @@ def channels_image(x, channels: int, name: str, layout: str) -> tuple[torch.Tens
 def same_shape(a: torch.Tensor, b: torch.Tensor, names: str = "prediction and target") -> None:
     if a.shape != b.shape:
         raise ValueError(f"{names} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}.")
+
+
+def check_l_batch(l: torch.Tensor, name: str) -> None:
+    """A colorizer's input: normalised L (see :func:`colorlab.color.normalize_l`), a tensor of shape (N,1,H,W).
+
+    Shape only, any dtype and device: a value check would cost a GPU sync on every batch.
+    ``name`` (the model's) opens the message.
+    """
+    if l.ndim != 4 or l.shape[1] != 1:
+        raise ValueError(
+            f"{name}: expected normalised L of shape (N,1,H,W) (see colorlab.color.normalize_l), "
+            f"got shape {tuple(l.shape)}."
+        )
+
+
+def whole_number(value, name: str, minimum: int = 1) -> int:
+    """``value`` as an ``int`` when it is a whole number >= ``minimum``; else a ValueError that says what it got.
+
+    Python and NumPy integers pass; ``True`` and ``False``, floats (even ``3.0``), strings and
+    everything else are refused: a count given as 2.5 or ``True`` is a mistake, not a number
+    to round. ``name`` (e.g. "batch_size", or "PaletteNet: width") opens the message.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r} (a {type(value).__name__}).")
+    if value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}.")
+    return int(value)
