@@ -76,13 +76,13 @@ def test_folder_and_binary_hold_the_same_images(cifar10_binary_root, cifar10_fol
 def test_load_images_cifar10_reads_either_layout(cifar10_binary_root, cifar10_folder_root, monkeypatch):
     monkeypatch.setenv("COLORLAB_DATA", str(cifar10_binary_root))
     assert data.find_cifar10() == ("binary", cifar10_binary_root / "cifar-10-batches-bin")
-    binary, binary_labels = data.load_images("cifar10", "train", size=32, labels=True)
-    first, first_labels = data.load_images("cifar10", "train", size=32, count=100, seed=5, labels=True)
+    binary, binary_labels = data.load_labelled_images("cifar10", "train", size=32)
+    first, first_labels = data.load_labelled_images("cifar10", "train", size=32, count=100, seed=5)
     assert torch.equal(first, binary[:100]) and torch.equal(first_labels, binary_labels[:100])  # the first N
 
     monkeypatch.setenv("COLORLAB_DATA", str(cifar10_folder_root.parent))
     assert data.find_cifar10() == ("folder", cifar10_folder_root)
-    images, labels = data.load_images("cifar10", "train", size=32, count=2000, seed=0, labels=True)
+    images, labels = data.load_labelled_images("cifar10", "train", size=32, count=2000, seed=0)
     assert images.shape == (2000, 3, 32, 32) and images.dtype == torch.uint8 and labels.dtype == torch.int64
     assert torch.bincount(labels, minlength=10).tolist() == [200] * 10  # class-balanced
     assert labels[:20].unique().numel() > 3
@@ -203,7 +203,7 @@ def test_script_folder_layout_and_folder_input(tiny, tmp_path, monkeypatch, caps
     labelled = tmp_path / "out" / "cifar10"
     assert data.is_labelled_folder(labelled) and data.classes_of(labelled) == data.CIFAR10_CLASSES
     monkeypatch.setenv("COLORLAB_DATA", str(tmp_path / "out"))
-    images, labels = data.load_images("cifar10", "train", size=32, labels=True)
+    images, labels = data.load_labelled_images("cifar10", "train", size=32)
     assert images.shape == (50, 3, 32, 32) and torch.bincount(labels).tolist() == [5] * 10
     # the extracted folder decodes to the same records as the archive
     assert tiny.main(["--folder", str(labelled), "--dest", str(tmp_path / "from_folder"), "--quiet"]) == 0

@@ -13,7 +13,8 @@ import pytest
 import torch
 from PIL import Image
 
-from colorlab import color, data
+from colorlab import color, data, quantize
+from colorlab.data import folders
 
 # ------------------------------------------------------------ embedded photos
 
@@ -449,6 +450,19 @@ def test_lab_pairs_reject_bad_input():
         _id_pairs(3).batches(0)
 
 
+def test_lab_pairs_class_prior_is_the_prior_of_all_the_ab_at_once():
+    images = torch.from_numpy(np.random.default_rng(1).integers(0, 256, (9, 3, 5, 4), dtype=np.uint8))
+    pairs = data.LabPairs.from_rgb(images, device="cpu")
+    whole = quantize.class_prior(color.denormalize_ab(pairs.ab))
+    for chunk in (1, 4, 256):  # chunks that divide the 9 images, that do not, and one larger than all
+        prior = pairs.class_prior(chunk=chunk)
+        assert prior.shape == (313,) and prior.dtype == torch.float64 and prior.device == pairs.device
+        torch.testing.assert_close(prior, whole)
+    assert abs(float(prior.sum()) - 1) < 1e-9
+    with pytest.raises(ValueError, match="chunk"):
+        pairs.class_prior(chunk=0)
+
+
 def _ids(batch_l):
     return batch_l[:, 0, 0, 0].floor().long().tolist()
 
@@ -626,8 +640,8 @@ def test_labelled_folder_reads_every_image_with_its_class_in_a_mixed_order(tmp_p
 def test_labelled_folder_count_is_class_balanced_and_decodes_only_those(tmp_path, monkeypatch):
     root = _labelled(tmp_path, {"train": {"a": 6, "b": 6, "c": 6, "d": 2}, "test": {"a": 1}})
     opened = []
-    real_open = data._open_rgb
-    monkeypatch.setattr(data, "_open_rgb", lambda path, **kw: opened.append(path) or real_open(path, **kw))
+    real_open = folders.read_image_file
+    monkeypatch.setattr(folders, "read_image_file", lambda path, **kw: opened.append(path) or real_open(path, **kw))
     _, labels, _ = data.load_labelled_folder(root, "train", size=8, count=8)
     assert torch.bincount(labels, minlength=4).tolist() == [2, 2, 2, 2] and len(opened) == 8
     _, labels, _ = data.load_labelled_folder(root, "train", size=8, count=14)
@@ -691,12 +705,16 @@ def test_labelled_folder_errors_say_what_to_fix(tmp_path):
 
 def test_load_images_uses_the_classes_of_a_labelled_folder(tmp_path):
     root = _labelled(tmp_path / "set", {"train": {"cat": 3, "dog": 3}, "test": {"cat": 2, "dog": 2}})
-    images, labels = data.load_images(root, "test", size=8, labels=True)
+    images, labels = data.load_labelled_images(root, "test", size=8)
     assert images.shape == (4, 3, 8, 8) and sorted(labels.tolist()) == [0, 0, 1, 1]
     assert (images[:, 1] == 1).all()  # test photos only: no hash split across train and test
     assert torch.equal(images, data.load_images(str(root), "test", size=8))
-    _, labels = data.load_images(root, "train", size=8, count=4, labels=True)
+    _, labels = data.load_labelled_images(root, "train", size=8, count=4)
     assert sorted(labels.tolist()) == [0, 0, 1, 1]
+    plain = _labelled(tmp_path / "plain", {"x": {"a": 1}})  # no train/: a folder of photos, without labels
+    assert not data.has_labels(plain)
+    with pytest.raises(ValueError, match="no labels"):
+        data.load_labelled_images(plain, "train", size=8)
     assert data.classes_of(root, "train") == data.classes_of(root) == ("cat", "dog")
 
 

@@ -284,10 +284,11 @@ def test_cifar_download_extracts_the_layout_load_cifar10_reads(cifar, tmp_path, 
 
 def test_cifar_layout_and_default_dest_match_colorlab_data(cifar, tmp_path, capsys, monkeypatch):
     from colorlab import data
+    from colorlab.data import cifar10
 
     # The names and sizes the script checks are the ones load_cifar10 reads.
-    assert get_cifar10.FOLDER == data._CIFAR_DIR
-    assert get_cifar10.BATCH_FILES == data._CIFAR_FILES["train"] + data._CIFAR_FILES["test"]
+    assert get_cifar10.FOLDER == cifar10.BATCHES_FOLDER
+    assert get_cifar10.BATCH_FILES == cifar10.BATCH_FILES["train"] + cifar10.BATCH_FILES["test"]
     # The default --dest is where a notebook looks when COLORLAB_DATA is not set.
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(data.DATA_ENV_VAR, raising=False)
@@ -299,9 +300,9 @@ def test_cifar_layout_and_default_dest_match_colorlab_data(cifar, tmp_path, caps
 
 
 def test_cifar_real_batch_size_is_what_load_cifar10_expects():
-    from colorlab import data
+    from colorlab.data import cifar10
 
-    assert 30_730_000 == 10_000 * data._CIFAR_RECORD
+    assert 30_730_000 == 10_000 * cifar10.RECORD_BYTES
     unpatched = get_cifar10.archive()
     assert unpatched.size == 170_052_171 and unpatched.md5 == "c32a1d4ab5d03f1284b67883e8d87530"
     assert unpatched.url == "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
