@@ -1,7 +1,8 @@
 """Figures shared by the notebooks and the ``colorlab`` command.
 
 Plotting functions return a matplotlib ``Figure`` and never call ``plt.show()``,
-so the same code draws inline in a notebook and to a file in a script.
+so the same code draws inline in a notebook and to a file in a script; the ``draw_*``
+functions draw into an ``Axes`` the caller made (the ab plane: a to the right, b upwards).
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ import numpy as np
 import torch
 
 from .color import lab_to_rgb, rgb_to_lab
+from .palette import bin_rgb
+from .quantize import BIN_CENTERS
 
 # L at which a single chroma channel is drawn: light enough that both ends of a and b are in gamut.
 _CHANNEL_L = 70.0
+GAMUT_GRAY = 0.85  # the light gray of (a, b) outside the gamut (colour=True), or inside it (colour=False)
+GAMUT_TOLERANCE = 1.0  # an (a, b) is in gamut when Lab -> RGB -> Lab comes back within this distance
 
 
 def to_numpy_image(image) -> np.ndarray:
@@ -110,3 +115,75 @@ def image_grid(rows: Sequence[Sequence[object]], column_titles: Sequence[str] | 
                 ax.set_ylabel(row_titles[i], fontsize=9, rotation=0, ha="right", va="center")
     fig.tight_layout()
     return fig
+
+
+def gamut(lightness: float, half_width: int = 110) -> tuple[torch.Tensor, torch.Tensor]:
+    """The sRGB gamut at one lightness, on the ab square from -half_width to half_width in steps of 1.
+
+    An (a, b) is in gamut when its colour at Lab lightness ``lightness`` survives the round trip
+    Lab -> RGB (clipped to [0, 1]) -> Lab within :data:`GAMUT_TOLERANCE`.
+
+    Parameters
+    ----------
+    lightness : float, Lab L in [0, 100]
+    half_width : int > 0, in ab units
+
+    Returns
+    -------
+    rgb : float32 (3, S, S) in [0, 1], S = 2 * half_width + 1: each (a, b)'s displayed colour
+    inside : bool (S, S), True in gamut
+        Row i is b = -half_width + i (b ascending, so ``flip(0)`` puts b upwards for ``imshow``),
+        column j is a = -half_width + j.
+    """
+    if isinstance(lightness, bool) or not isinstance(lightness, (int, float)) or not 0 <= lightness <= 100:
+        raise ValueError(f"gamut: lightness must be a number in [0, 100], got {lightness!r}.")
+    if isinstance(half_width, bool) or not isinstance(half_width, int) or half_width < 1:
+        raise ValueError(f"gamut: half_width must be a positive whole number of ab units, got {half_width!r}.")
+    grid = torch.linspace(-half_width, half_width, 2 * half_width + 1)
+    b_grid, a_grid = torch.meshgrid(grid, grid, indexing="ij")
+    lab = torch.stack([torch.full_like(a_grid, float(lightness)), a_grid, b_grid])
+    rgb = lab_to_rgb(lab)
+    return rgb, (rgb_to_lab(rgb) - lab).norm(dim=0) < GAMUT_TOLERANCE
+
+
+def draw_gamut(ax, lightness: float = 60.0, colour: bool = True, half_width: int = 110) -> float:
+    """Draw the gamut at ``lightness`` (see :func:`gamut`) on the ab plane of ``ax``; return its share.
+
+    ``colour=True``: every displayable (a, b) in its own colour, the rest light gray (a picture of the
+    gamut). ``colour=False``: the gamut as a light-gray shape on white (a backdrop for the bins of
+    :func:`draw_bins`). The image spans -half_width to half_width in a (x) and b (y).
+
+    Returns the share of the square that is in gamut, a float in [0, 1].
+    """
+    rgb, inside = gamut(lightness, half_width)
+    if colour:
+        shown = torch.where(inside, rgb, torch.full_like(rgb, GAMUT_GRAY)).permute(1, 2, 0).flip(0).numpy()
+    else:
+        shown = np.where(inside.flip(0).numpy()[..., None], GAMUT_GRAY, 1.0) * np.ones(3)
+    ax.imshow(shown, extent=(-half_width, half_width, -half_width, half_width))
+    return float(inside.float().mean())
+
+
+def draw_bins(ax, size=38.0, values=None, lightness: float = 60.0, **scatter_options):
+    """Draw the 313 bins of :mod:`colorlab.quantize` as squares at their centres on the ab plane of ``ax``.
+
+    Parameters
+    ----------
+    size : marker area in points squared: a number, or a (313,) array or tensor, one per bin (e.g. a
+        distribution over the bins scaled to its largest value, to draw the distribution)
+    values : None to colour each bin in its own colour at Lab lightness ``lightness``
+        (:func:`colorlab.palette.bin_rgb`), or a (313,) array or tensor of numbers to colour the bins
+        through a colormap (``cmap=`` among ``scatter_options``)
+    scatter_options : passed on to ``ax.scatter`` (``edgecolors`` is "none" unless given)
+
+    Returns the ``PathCollection`` of ``ax.scatter``.
+    """
+    centers = np.array(BIN_CENTERS)
+    size = size.detach().cpu().numpy() if isinstance(size, torch.Tensor) else size
+    colours = bin_rgb(lightness) if values is None else (
+        values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values))
+    if np.ndim(colours) == 1 and len(colours) != len(centers) or np.ndim(size) and np.size(size) != len(centers):
+        raise ValueError(f"draw_bins: values and size must hold one number per bin ({len(centers)}), got "
+                         f"{np.shape(colours)} and {np.shape(size)}.")
+    scatter_options.setdefault("edgecolors", "none")
+    return ax.scatter(centers[:, 0], centers[:, 1], c=colours, s=size, marker="s", **scatter_options)

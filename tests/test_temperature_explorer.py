@@ -209,3 +209,24 @@ def test_truth_is_drawn_beside_the_colorization():
     width_alone = Image.open(BytesIO(_png(alone.colorization_image))).width
     width_truth = Image.open(BytesIO(_png(with_truth.colorization_image))).width
     assert width_truth > 2 * width_alone - 1
+
+
+def test_photo_at_patch_scale_is_the_photo_as_the_training_patches_saw_it():
+    from colorlab.data import load_photo
+    from colorlab.explorers import photo_at_patch_scale
+
+    photo = torch.tensor(load_photo("chelsea")).permute(2, 0, 1)[None].float() / 255
+    shorter = min(photo.shape[-2:])
+    for patch in (32, 64, 200):  # shrunk by area averaging, or enlarged bilinearly (4 x 200 px is larger)
+        scale = 4 * patch / shorter
+        expected = F.interpolate(photo, scale_factor=scale, mode="area" if scale < 1 else "bilinear")[0, :, :96, :96]
+        shown = photo_at_patch_scale("chelsea", patch)
+        assert shown.shape == (3, 96, 96) and shown.dtype == torch.float32
+        assert torch.equal(shown, expected.clamp(0, 1))
+    small = photo_at_patch_scale("chelsea", 8, side=64)  # the shorter side is only 32 px long
+    assert small.shape[1] == 32 and small.shape[2] < 64
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="patch"):
+            photo_at_patch_scale("chelsea", bad)
+    with pytest.raises(ValueError, match="unknown embedded photo"):
+        photo_at_patch_scale("nobody", 32)
