@@ -1,25 +1,16 @@
 """Evaluating trained checkpoints on held-out images: the table of Li and Wang (003) and its neighbours.
 
 ``colorlab train`` writes checkpoints; :func:`evaluate_checkpoints` scores them on the
-test split of the same data set, next to the gray output and the truth:
-
-===================  =======================================================  =================
-column               what                                                     better
-===================  =======================================================  =================
-UV loss              squared U, V error / (2 W H), Zhu et al. (000)           lower
-AuC                  area under "ab error within t", t = 0..150 (Zhang)       higher, max 1
-rebal. AuC           the same, each pixel weighted by 1 / prior of its true   higher, max 1
-                     colour's bin, the prior measured on the training images
-colorfulness         Hasler and Suesstrunk, 0-255 scale                        closer to truth
-semantic             accuracy of a small classifier trained on colour         higher
-                     training images, fed this row's images (003, Figure 7)
-===================  =======================================================  =================
+test split of the same data set, next to the gray output and the truth, with every measure
+of :mod:`colorlab.results` (UV loss, AuC, rebalanced AuC, colorfulness, the semantic test),
+each mean with its 95 % interval, in one :class:`colorlab.results.ResultsTable`.
 
 A regression network or an autoencoder gives one row; a classification network
 gives one row per decoding: mode, mean, and the annealed mean at each temperature
-(Zhang's 0.38 and 003's 0.89 by default). The metrics are those of
-:mod:`colorlab.metrics`, the decoding that of :func:`colorlab.colorize.predict_ab`,
-the prior that of :func:`colorlab.train.prior_of`, the classifier that of
+(Zhang's 0.38 and 003's 0.89 by default). The scores are those of
+:func:`colorlab.results.score_outputs`, the colorizations those of
+:func:`colorlab.colorize.colorize_batch` and :func:`colorlab.colorize.colorize_decodings`,
+the prior that of :meth:`colorlab.data.LabPairs.class_prior`, the judge that of
 :mod:`colorlab.semantic`; this module only puts them together, batch by batch on
 the device, so that CIFAR-10's 10,000 test images never need to be held as floats
 all at once.
@@ -45,14 +36,15 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
+from torch import nn
 
+from ._validate import whole_number
+from .files import write_text
 from .quantize import LI_WANG_TEMPERATURE, ZHANG_TEMPERATURE
+from .results import GRAY, MEASURES, TRUTH, Claim, ResultsTable, score_outputs
 
 __all__ = ["Row", "Evaluation", "evaluate_checkpoints", "held_out_images", "semantic_teaching_set",
-           "format_table", "save_json", "GRAY", "TRUTH"]
-
-GRAY = "gray"  # the method name of the gray-output row (000's baseline: the photo's own L, a = b = 0)
-TRUTH = "truth"  # the method name of the ground-truth row
+           "paper_claims", "format_table", "save_json", "GRAY", "TRUTH"]
 
 DEFAULT_TEMPERATURES = (ZHANG_TEMPERATURE, LI_WANG_TEMPERATURE)
 SAMPLES_TEACHING_COUNT = 1000  # patches that teach the semantic classifier on "samples", as notebook 07
@@ -104,12 +96,6 @@ def _default_size(data) -> int:
     return 32 if isinstance(data, str) and data == "cifar10" else 64
 
 
-def _has_labels(data) -> bool:
-    from .data import has_labels
-
-    return has_labels(data)
-
-
 def held_out_images(data="samples", size: int | None = None, count: int | None = None, seed: int = 0,
                     labels: bool = False):
     """The held-out images :func:`evaluate_checkpoints` scores, as uint8 (N,3,size,size), 0-255, on the CPU.
@@ -119,10 +105,10 @@ def held_out_images(data="samples", size: int | None = None, count: int | None =
     ``count`` None means the loader's default (all 10,000 CIFAR-10 test images, 1000 sample patches,
     every test photo of a folder). With ``labels``, also the int64 (N,) class labels (not for a folder).
     """
-    from .data import load_images
+    from .data import load_images, load_labelled_images
 
     size = _default_size(data) if size is None else size
-    return load_images(data, "test", size=size, count=count, seed=seed + 1, labels=labels)
+    return (load_labelled_images if labels else load_images)(data, "test", size=size, count=count, seed=seed + 1)
 
 
 def semantic_teaching_set(data="samples", size: int | None = None, seed: int = 0, count: int | None = None,
@@ -138,15 +124,15 @@ def semantic_teaching_set(data="samples", size: int | None = None, seed: int = 0
       default 1000), never from the test patches themselves, and the colorizers never saw those photos.
     - a folder: no labels, a ValueError (from :func:`colorlab.data.load_images`).
     """
-    from .data import load_images
+    from .data import load_labelled_images
 
     size = _default_size(data) if size is None else size
     if isinstance(data, str) and data == "samples":
-        return load_images("samples", "test", size=size, count=count or SAMPLES_TEACHING_COUNT, seed=seed + 2,
-                           labels=True)
+        return load_labelled_images("samples", "test", size=size, count=count or SAMPLES_TEACHING_COUNT,
+                                    seed=seed + 2)
     if train_images is not None and train_labels is not None:
         return train_images, train_labels
-    return load_images(data, "train", size=size, count=count, seed=seed, labels=True)
+    return load_labelled_images(data, "train", size=size, count=count, seed=seed)
 
 
 # ------------------------------------------------------------- checkpoints
@@ -167,9 +153,9 @@ def _method_name(state: dict) -> str:
 
 
 def _load(path, device: torch.device) -> dict:
-    """A checkpoint read by :func:`colorlab.train.load_checkpoint` (``weights_only=True``), model on ``device``."""
+    """A checkpoint read by :func:`colorlab.checkpoints.load_checkpoint` (``weights_only=True``), model on ``device``."""
+    from .checkpoints import load_checkpoint, read_checkpoint
     from .models import MODELS
-    from .train import load_checkpoint, read_checkpoint
 
     try:
         return load_checkpoint(path, device=device)
@@ -184,12 +170,60 @@ def _load(path, device: torch.device) -> dict:
         raise
 
 
-def _decodings(model, temperatures: Sequence[float]) -> list[tuple[str | None, str, float]]:
-    """(suffix of the row's name, predict_ab method, temperature) for each row a network gives."""
-    if getattr(model, "kind", "regression") != "classification":
-        return [(None, "direct", ZHANG_TEMPERATURE)]  # regression-like: predict_ab ignores method and temperature
-    return ([("mode", "mode", ZHANG_TEMPERATURE), ("mean", "mean", 1.0)]
-            + [(f"annealed mean T={t:g}", "annealed", float(t)) for t in temperatures])
+def _decodings(temperatures: Sequence[float]) -> dict[str, tuple[str, float]]:
+    """A classification network's rows: suffix of the row's name -> (decoding method, temperature)."""
+    return {"mode": ("mode", ZHANG_TEMPERATURE), "mean": ("mean", 1.0),
+            **{f"annealed mean T={t:g}": ("annealed", float(t)) for t in temperatures}}
+
+
+@dataclass
+class _Network:
+    """A loaded checkpoint: its file, its name in the table, the model on the device, and its record."""
+
+    path: str
+    name: str
+    model: nn.Module
+    record: dict  # what ``Evaluation.info["checkpoints"]`` lists: path, method, model_config, steps, train_config
+
+    @property
+    def classifies(self) -> bool:
+        return getattr(self.model, "kind", "regression") == "classification"
+
+    def methods(self, temperatures: Sequence[float]) -> list[str]:
+        """The rows this network gives: one per decoding for a classification network, else one."""
+        if not self.classifies:
+            return [self.name]
+        return [f"{self.name}: {suffix}" for suffix in _decodings(temperatures)]
+
+    def colorize(self, truth: torch.Tensor, temperatures: Sequence[float]) -> dict[str, torch.Tensor]:
+        """Row name -> this network's colorization of ``truth`` (float (N,3,H,W) in [0, 1]), with truth's L."""
+        from .colorize import colorize_batch, colorize_decodings
+
+        if not self.classifies:  # regression-like: no decoding to choose
+            return {self.name: colorize_batch(self.model, truth)}
+        decoded = colorize_decodings(self.model, truth, _decodings(temperatures))
+        return {f"{self.name}: {suffix}": rgb for suffix, rgb in decoded.items()}
+
+    def cut_short(self) -> str | None:
+        """The footnote of a training that its time limit (--seconds) stopped early, else None."""
+        done, wanted = self.record["steps"], self.record["train_config"].get("steps")
+        if wanted and done < wanted:
+            return f"trained {done} of {wanted} steps (stopped by its time limit): not the full run"
+        return None
+
+
+def _load_networks(paths: Sequence[Path], device: torch.device, say: Callable[[str], None]) -> list[_Network]:
+    """Every checkpoint, before any data is read, so that a bad file is found at once."""
+    networks = []
+    for path in paths:
+        state = _load(path, device)
+        name, steps = _method_name(state), (state["history"].get("step") or [0])[-1]
+        record = {"path": str(path), "method": name, "model_config": dict(state["model_config"]), "steps": steps,
+                  "train_config": state.get("train_config") or {}}
+        networks.append(_Network(str(path), name, state["model"], record))
+        say(f"  {path}: {name}, width {state['model_config'].get('width', '-')}, {steps} training steps")
+        del state  # the optimiser's state is not needed: only the model is kept
+    return networks
 
 
 def _check_temperatures(temperatures) -> tuple[float, ...]:
@@ -201,12 +235,6 @@ def _check_temperatures(temperatures) -> tuple[float, ...]:
         raise ValueError(f"temperatures must be finite numbers > 0 (0.38 is Zhang's, 0.89 Li and Wang's), "
                          f"got {list(values)}.")
     return tuple(dict.fromkeys(values))  # each once, in the order given
-
-
-def _whole(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}.")
-    return value
 
 
 # ----------------------------------------------------------------- evaluate
@@ -262,18 +290,49 @@ def evaluate_checkpoints(
     equally). ``.info`` says what was measured.
     """
     from . import __version__
-    from .color import l_ab_to_rgb, normalize_l, rgb_to_gray, rgb_to_l_ab
-    from .colorize import predict_ab
-    from .data import LabPairs, load_images, to_float_image
-    from .device import default_device, describe_device, seed_everything
-    from .results import ResultsTable, image_scores
-    from .semantic import SemanticClassifier, reference_judge, train_classifier
-    from .train import prior_of
+    from .device import default_device, describe_device
 
     say = log or (lambda _line: None)
     start = time.perf_counter()
 
-    # -- arguments, cheapest checks first, so a typo fails in a second and not after the data is read
+    # the arguments, cheapest checks first, so that a typo fails in a second and not after the data is read
+    paths = _checkpoint_paths(checkpoints)
+    temperatures = _check_temperatures(temperatures)
+    semantic_steps = whole_number(semantic_steps, "semantic_steps", 0)
+    judge_choice = _judge_choice(judge, data)
+    batch_size = whole_number(batch_size, "batch_size")
+    size = _default_size(data) if size is None else whole_number(size, "size")
+    device = default_device() if device is None else torch.device(device)
+
+    networks = _load_networks(paths, device, say)
+    images = _Images.load(data, size, count, train_count, seed, device, say)
+    semantic_judge, semantic_info = _semantic_judge(judge_choice, semantic_steps, data, size, seed, images, device,
+                                                    say)
+    table = _score(networks, temperatures, images, semantic_judge, batch_size, device, seed, say)
+
+    checkpoint_of = {method: network.path for network in networks for method in network.methods(temperatures)}
+    rows = [Row(method=method, checkpoint=checkpoint_of.get(method), uv_loss=table.mean(method, "uv_loss"),
+                auc=table.mean(method, "auc"), rebalanced_auc=table.mean(method, "rebalanced_auc"),
+                colorfulness=table.mean(method, "colorfulness"),
+                semantic_accuracy=table.mean(method, "semantic") if semantic_judge is not None else None)
+            for method in table.methods]
+    return Evaluation(rows, table=table, info={
+        "colorlab_version": __version__,
+        "data": str(data),
+        "size": size,
+        "test_images": table.n,
+        "train_images_for_prior": len(images.train),
+        "device": describe_device(device),
+        "checkpoints": [network.record for network in networks],
+        "temperatures": list(temperatures),
+        "semantic": semantic_info,
+        "seed": seed,
+        "seconds": round(time.perf_counter() - start, 1),
+    })
+
+
+def _checkpoint_paths(checkpoints) -> list[Path]:
+    """The checkpoints as paths: at least one, each an existing file, none twice (every missing one named)."""
     if isinstance(checkpoints, (str, os.PathLike)):
         checkpoints = [checkpoints]
     paths = [Path(p) for p in checkpoints]
@@ -287,119 +346,112 @@ def evaluate_checkpoints(
     twice = sorted({str(p) for p in paths if paths.count(p) > 1})
     if twice:
         raise ValueError(f"evaluate_checkpoints: {', '.join(twice)} given more than once.")
-    temperatures = _check_temperatures(temperatures)
-    semantic_steps = _whole(semantic_steps, "semantic_steps", 0)
+    return paths
+
+
+def _judge_choice(judge: str, data) -> str:
+    """``"reference"`` (colorlab's CIFAR-10 judge) or ``"train"`` (a judge trained here), from ``judge``."""
     if judge not in ("auto", "reference", "train"):
         raise ValueError(f"judge must be 'auto', 'reference' or 'train', got {judge!r}.")
-    if judge == "reference" and not (isinstance(data, str) and data == "cifar10"):
+    cifar10 = isinstance(data, str) and data == "cifar10"
+    if judge == "reference" and not cifar10:
         raise ValueError(f"colorlab's reference judge knows CIFAR-10 only; with data={str(data)!r} use judge='train'.")
-    judge_choice = "reference" if judge == "reference" or (judge == "auto" and data == "cifar10") else "train"
-    batch_size = _whole(batch_size, "batch_size", 1)
-    size = _default_size(data) if size is None else _whole(size, "size", 1)
-    device = default_device() if device is None else torch.device(device)
+    return "reference" if judge == "reference" or (judge == "auto" and cifar10) else "train"
 
-    # -- every network, before any data: a bad file is found at once
-    networks, info_checkpoints = [], []
-    for path in paths:
-        state = _load(path, device)
-        name, steps = _method_name(state), (state["history"].get("step") or [0])[-1]
-        networks.append((str(path), name, state["model"]))
-        info_checkpoints.append({"path": str(path), "method": name, "model_config": dict(state["model_config"]),
-                                 "steps": steps, "train_config": state.get("train_config") or {}})
-        say(f"  {path}: {name}, width {state['model_config'].get('width', '-')}, {steps} training steps")
-        del state  # the optimiser's state is not needed: only the model is kept
 
-    # -- data: held-out images (with labels where the data set has them) and the training images
-    labelled = _has_labels(data)
-    test = held_out_images(data, size, count, seed, labels=labelled)
-    test_images, test_labels = test if labelled else (test, None)
-    train_images = load_images(data, "train", size=size, count=train_count, seed=seed,
-                               labels=labelled and data != "samples")
-    train_images, train_labels = train_images if (labelled and data != "samples") else (train_images, None)
-    say(f"{len(test_images)} held-out images of {size} px from {data!r}; prior of the rebalanced AuC from "
-        f"{len(train_images)} training images")
-    prior = prior_of(LabPairs.from_rgb(train_images, device=device)).cpu()  # float64 (313,)
+@dataclass
+class _Images:
+    """The held-out images (uint8 (N,3,size,size) on the CPU, with int64 (N,) labels where the data set has
+    them), the training images (labelled for CIFAR-10 and labelled folders) and their class prior."""
 
-    # -- the semantic judge: colorlab's reference judge for CIFAR-10, else one trained here on colour images
-    judge, semantic_info = None, None
-    if not labelled:
-        semantic_info = {"skipped": f"a folder of photos has no labels (the semantic test needs 'samples', "
-                                    f"'cifar10' or a labelled folder), got {str(data)!r}"}
-    elif semantic_steps == 0:
-        semantic_info = {"skipped": "semantic_steps is 0"}
-    elif judge_choice == "reference":
+    test: torch.Tensor
+    test_labels: torch.Tensor | None
+    train: torch.Tensor
+    train_labels: torch.Tensor | None
+    prior: torch.Tensor  # float64 (313,) on the CPU: the weights of the rebalanced AuC
+
+    @classmethod
+    def load(cls, data, size: int, count: int | None, train_count: int | None, seed: int, device: torch.device,
+             say: Callable[[str], None]) -> "_Images":
+        from .data import LabPairs, has_labels, load_images, load_labelled_images
+
+        labelled = has_labels(data)
+        test = held_out_images(data, size, count, seed, labels=labelled)
+        test, test_labels = test if labelled else (test, None)
+        # the sample patches' labels are the held-out photos: their training patches have none to give
+        train_labelled = labelled and data != "samples"
+        train = (load_labelled_images if train_labelled else load_images)(data, "train", size=size,
+                                                                           count=train_count, seed=seed)
+        train, train_labels = train if train_labelled else (train, None)
+        say(f"{len(test)} held-out images of {size} px from {data!r}; prior of the rebalanced AuC from "
+            f"{len(train)} training images")
+        prior = LabPairs.from_rgb(train, device=device).class_prior().cpu()
+        return cls(test, test_labels, train, train_labels, prior)
+
+
+def _semantic_judge(choice: str, steps: int, data, size: int, seed: int, images: _Images, device: torch.device,
+                    say: Callable[[str], None]):
+    """``(judge, info)``: the judge of the semantic test (None where it is skipped) and what ``info`` says of it.
+
+    colorlab's reference judge for ``choice == "reference"``, else a judge trained here for ``steps`` on the
+    colour images of :func:`semantic_teaching_set`. ``info["chance"]`` is the accuracy of always guessing the
+    commonest held-out class.
+    """
+    from .device import seed_everything
+    from .semantic import SemanticClassifier, reference_judge, train_classifier
+
+    if images.test_labels is None:
+        return None, {"skipped": f"a folder of photos has no labels (the semantic test needs 'samples', "
+                                 f"'cifar10' or a labelled folder), got {str(data)!r}"}
+    if steps == 0:
+        return None, {"skipped": "semantic_steps is 0"}
+    if choice == "reference":
         judge, record = reference_judge("cifar10", device=device)
-        semantic_info = {"judge": "colorlab's reference judge", "record": record,
-                         "classes": record["classes"], "teaching_images": record["train_images"],
-                         "steps": record["settings"]["steps"]}
+        info = {"judge": "colorlab's reference judge", "record": record, "classes": record["classes"],
+                "teaching_images": record["train_images"], "steps": record["settings"]["steps"]}
         say(f"semantic judge: colorlab's reference CIFAR-10 judge ({record['accuracy']['truth']['mean']:.3f} on true "
             f"colours when it was made)")
     else:
-        teach_images, teach_labels = semantic_teaching_set(data, size, seed, train_images=train_images,
-                                                           train_labels=train_labels)
-        classes = int(max(teach_labels.max(), test_labels.max())) + 1
+        teach_images, teach_labels = semantic_teaching_set(data, size, seed, train_images=images.train,
+                                                           train_labels=images.train_labels)
+        classes = int(max(teach_labels.max(), images.test_labels.max())) + 1
         seed_everything(seed)
         judge = SemanticClassifier(classes=classes, width=16).to(device)
-        say(f"training the semantic judge ({classes} classes) on {len(teach_images)} colour images, "
-            f"{semantic_steps} steps")
-        losses = train_classifier(judge, teach_images, teach_labels, steps=semantic_steps, seed=seed)
-        semantic_info = {"judge": "trained here", "classes": classes, "teaching_images": len(teach_images),
-                         "steps": semantic_steps, "final_loss": losses[-1] if losses else None}
-    if semantic_info is not None and test_labels is not None:
-        semantic_info["chance"] = float(torch.bincount(test_labels).max()) / len(test_labels)
+        say(f"training the semantic judge ({classes} classes) on {len(teach_images)} colour images, {steps} steps")
+        losses = train_classifier(judge, teach_images, teach_labels, steps=steps, seed=seed)
+        info = {"judge": "trained here", "classes": classes, "teaching_images": len(teach_images), "steps": steps,
+                "final_loss": losses[-1] if losses else None}
+    info["chance"] = float(torch.bincount(images.test_labels).max()) / len(images.test_labels)
+    return judge, info
 
-    # -- every method on every batch: one value per image and measure, into one results table
-    rows: list[tuple[str, str | None, str, float]] = [(GRAY, None, "gray", 0.0)]
-    for path, name, model in networks:
-        for suffix, method, temperature in _decodings(model, temperatures):
-            rows.append((f"{name}: {suffix}" if suffix else name, path, method, temperature))
-    rows.append((TRUTH, None, "truth", 0.0))
-    models = {path: model for path, _, model in networks}
+
+def _score(networks: Sequence[_Network], temperatures: Sequence[float], images: _Images, judge,
+           batch_size: int, device: torch.device, seed: int, say: Callable[[str], None]) -> ResultsTable:
+    """Every row on every held-out image, ``batch_size`` at a time on the device, into one results table:
+    gray first, then each network's rows in order, then the truth; a network cut short is footnoted."""
+    from .color import rgb_to_gray
+    from .data import to_float_image
+
     table = ResultsTable(seed=seed)
-    n = len(test_images)
+    n = len(images.test)
     for first in range(0, n, batch_size):
-        truth = to_float_image(test_images[first : first + batch_size].to(device))
-        labels = test_labels[first : first + batch_size] if test_labels is not None else None
-        l, true_ab = rgb_to_l_ab(truth)
-        l_norm = normalize_l(l)
-        for name, path, method, temperature in rows:
-            if method == "gray":
-                rgb = rgb_to_gray(truth)
-            elif method == "truth":
-                rgb = truth
-            else:
-                ab = predict_ab(models[path], l_norm, "annealed" if method == "direct" else method, temperature)
-                rgb = l_ab_to_rgb(l, ab.to(l.dtype))
-            table.add(name, image_scores(rgb, truth, prior, judge, labels, true_ab=true_ab))
+        truth = to_float_image(images.test[first : first + batch_size].to(device))
+        labels = images.test_labels[first : first + batch_size] if images.test_labels is not None else None
+        outputs = {GRAY: rgb_to_gray(truth)}
+        for network in networks:
+            outputs.update(network.colorize(truth, temperatures))
+        outputs[TRUTH] = truth
+        score_outputs(outputs, truth, images.prior, judge, labels, table=table)
         done = min(first + batch_size, n)
         if done == n or (first // batch_size) % max(1, math.ceil(n / batch_size) // 10) == 0:
             say(f"  scored {done} of {n} images")  # about ten lines, whatever the number of batches
-    # a training that its time limit (--seconds) stopped early is footnoted: it is not the run its settings describe
-    planned = {c["path"]: (c["steps"], (c["train_config"] or {}).get("steps")) for c in info_checkpoints}
-    for name, path, _, _ in rows:
-        done, wanted = planned.get(path, (None, None))
-        if wanted and done is not None and done < wanted:
-            table.note(name, f"trained {done} of {wanted} steps (stopped by its time limit): not the full run")
-    result = Evaluation([
-        Row(method=name, checkpoint=path, uv_loss=table.mean(name, "uv_loss"), auc=table.mean(name, "auc"),
-            rebalanced_auc=table.mean(name, "rebalanced_auc"), colorfulness=table.mean(name, "colorfulness"),
-            semantic_accuracy=table.mean(name, "semantic") if judge is not None else None)
-        for name, path, _, _ in rows
-    ], table=table)
-    result.info = {
-        "colorlab_version": __version__,
-        "data": str(data),
-        "size": size,
-        "test_images": n,
-        "train_images_for_prior": len(train_images),
-        "device": describe_device(device),
-        "checkpoints": info_checkpoints,
-        "temperatures": list(temperatures),
-        "semantic": semantic_info,
-        "seed": seed,
-        "seconds": round(time.perf_counter() - start, 1),
-    }
-    return result
+    # a cut run is not the run its settings describe
+    for network in networks:
+        note = network.cut_short()
+        if note:
+            for method in network.methods(temperatures):
+                table.note(method, note)
+    return table
 
 
 # ------------------------------------------------------------------ the papers' orderings
@@ -413,8 +465,6 @@ def paper_claims(methods: Sequence[str]) -> list:
     than the L2 regressor. A claim whose rows are missing is left out. Returns
     :class:`colorlab.results.Claim` objects for :meth:`colorlab.results.ResultsTable.check`.
     """
-    from .results import Claim
-
     zhu, li_wang, zhang = "Zhu et al. (000)", "Li and Wang (003)", "Zhang et al."
     regression, plain = "regression (L2)", "classification (no rebalancing)"
     candidates = [
@@ -431,43 +481,20 @@ def paper_claims(methods: Sequence[str]) -> list:
 
 # ------------------------------------------------------------------ output
 
-def _cell(value: float | None, digits: int) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
+def format_table(rows: "Evaluation") -> str:
+    """The :class:`Evaluation` of :func:`evaluate_checkpoints` as the Markdown table ``colorlab evaluate`` prints.
 
-
-def format_table(rows: Sequence[Row]) -> str:
-    """The rows as a Markdown table, one line per row, in the order given.
-
-    Columns: method, checkpoint (empty for gray and truth), UV loss (5 decimals), AuC and rebalanced AuC
-    (3), colorfulness (1), semantic accuracy (3; "-" where there is none). For an :class:`Evaluation`
-    each cell is "mean [lo, hi]", the 95 % bootstrap interval over the held-out images. Plain ASCII.
+    One line per row, in order: method, checkpoint (empty for gray and truth), then every measure of
+    :data:`colorlab.results.MEASURES`, each cell "mean [lo, hi]" with the 95 % bootstrap interval over the
+    held-out images ("-" where a row has no such score: the semantic test of a folder of photos). After
+    the table: the footnotes of runs cut short, and what [lo, hi] is (:meth:`colorlab.results.ResultsTable.format`).
     """
     table = getattr(rows, "table", None)
-    rows = list(rows)
-    if not rows or not all(isinstance(r, Row) for r in rows):
-        raise ValueError(f"format_table: expected a non-empty list of colorlab.evaluate.Row, got {rows!r:.200}.")
-
-    def text(s) -> str:
-        return "" if s is None else str(s).replace("|", "\\|")
-
-    def cell(row: Row, key: str, value, digits: int) -> str:
-        if table is not None and value is not None and row.method in table.methods:
-            return table.cell(row.method, key)
-        return _cell(value, digits)
-
-    lines = ["| method | checkpoint | UV loss | AuC | rebal. AuC | colorfulness | semantic |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
-    for r in rows:
-        cells = [cell(r, "uv_loss", r.uv_loss, 5), cell(r, "auc", r.auc, 3),
-                 cell(r, "rebalanced_auc", r.rebalanced_auc, 3), cell(r, "colorfulness", r.colorfulness, 1),
-                 cell(r, "semantic", r.semantic_accuracy, 3)]
-        lines.append(f"| {text(r.method)} | {text(r.checkpoint)} | " + " | ".join(cells) + " |")
-    if table is not None:
-        lines.append("")
-        for method, notes in table.notes.items():
-            lines.append(f"{method}: " + "; ".join(notes))
-        lines.append(f"[lo, hi]: the 95 % bootstrap interval over the {table.n} held-out images.")
-    return "\n".join(lines)
+    if not isinstance(table, ResultsTable) or not len(rows):
+        raise ValueError(f"format_table: expected the Evaluation that colorlab.evaluate.evaluate_checkpoints "
+                         f"returns, got {rows!r:.200}.")
+    return table.format(markdown=True, measures=list(MEASURES),
+                        columns={"checkpoint": {row.method: row.checkpoint for row in rows}})
 
 
 def _finite_or_none(value):
@@ -486,7 +513,6 @@ def save_json(rows: Sequence[Row], path: str | os.PathLike, info: dict | None = 
     ``info`` defaults to ``rows.info`` for an :class:`Evaluation`. Strict JSON: a value that is not a
     finite number (there should be none) is written as null.
     """
-    path = Path(path)
     if info is None:
         info = getattr(rows, "info", {})
     table = getattr(rows, "table", None)
@@ -497,12 +523,4 @@ def save_json(rows: Sequence[Row], path: str | os.PathLike, info: dict | None = 
             row["intervals"] = {k: list(table.interval(r.method, k)) for k in table.scores[r.method]}
         documented.append(row)
     document = _finite_or_none({"info": info, "rows": documented})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return write_text(path, json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n")

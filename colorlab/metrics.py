@@ -11,8 +11,10 @@ auc_curve          Lab a, b                   that curve itself, for plots
 rebalanced_auc     Lab a, b                   AuC where every colour class counts equally      higher, max 1
 colorfulness       RGB in [0, 1]              Hasler and Suesstrunk (2003), on a 0-255 scale   closer to truth
 psnr               RGB in [0, data_range]     peak signal-to-noise ratio in dB                 higher
-summary            RGB in [0, 1]              all of the above, averaged, as a dict of floats
 =================  =========================  ==============================================  ==============
+
+Every measure of the course's results table, one value per image, comes from
+:func:`colorlab.results.image_scores`, which calls these.
 
 Conventions shared by every function:
 
@@ -38,7 +40,7 @@ import numbers
 import torch
 
 from ._validate import as_tensor, channels_image, check_finite, check_range, describe, rgb_image, same_shape
-from .color import rgb_to_lab, rgb_to_yuv
+from .color import rgb_to_yuv
 
 __all__ = [
     "uv_loss",
@@ -49,7 +51,6 @@ __all__ = [
     "rebalanced_auc",
     "colorfulness",
     "psnr",
-    "summary",
 ]
 
 AB_LAYOUT = "unnormalised Lab a and b, about +-110; from a Lab tensor take lab[:, 1:]"
@@ -430,37 +431,3 @@ def psnr(pred_rgb, true_rgb, data_range: float = 1.0, reduction: str = "mean") -
     mse = (p - t).square().mean(dim=(1, 2, 3))
     per_image = 10.0 * torch.log10(data_range**2 / mse)  # mse == 0 -> +inf, no exception
     return _reduce(per_image, reduction, single)
-
-
-# ----------------------------------------------------------------- summary
-
-def summary(pred_rgb, true_rgb, prior=None) -> dict[str, float]:
-    """Every metric of the course for a batch, as plain floats for a results table.
-
-    Parameters
-    ----------
-    pred_rgb, true_rgb : float tensor, (N,3,H,W) or (3,H,W), values in [0, 1]
-        Same shape. ab for the Lab metrics comes from :func:`colorlab.color.rgb_to_lab`.
-    prior : float tensor (313,), optional
-        Passed to :func:`rebalanced_auc`.
-
-    Returns
-    -------
-    dict with keys 'uv_loss', 'ab_rmse', 'auc', 'rebalanced_auc', 'colorfulness'
-    (of the prediction; call :func:`colorfulness` on the truth to compare) and
-    'psnr', each the mean over the images. 'psnr' is ``inf`` if any predicted
-    image equals its target.
-    """
-    with torch.no_grad():
-        p, t, _ = _pair(pred_rgb, true_rgb, "summary", rgb_image)
-        ab_p, ab_t = rgb_to_lab(p)[:, 1:], rgb_to_lab(t)[:, 1:]
-        values = {
-            "uv_loss": uv_loss(p, t),
-            "ab_rmse": ab_rmse(ab_p, ab_t),
-            "auc": auc(ab_p, ab_t),
-            "rebalanced_auc": rebalanced_auc(ab_p, ab_t, prior=prior),
-            "colorfulness": colorfulness(p),
-            "psnr": psnr(p, t),
-        }
-        floats = torch.stack(list(values.values())).tolist()  # one device sync for the whole table
-    return dict(zip(values, floats))

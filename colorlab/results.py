@@ -31,6 +31,7 @@ speaks for those three scenes, not for photos in general.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -72,7 +73,7 @@ def image_scores(rgb: torch.Tensor, truth: torch.Tensor, prior: torch.Tensor | N
     rgb, truth : float (N,3,H,W) in [0, 1], the colorization and the true image, on one device.
         ab is taken from the displayed RGB (after clipping to the gamut), as a viewer sees it.
     prior : float (313,) or None
-        The class prior of the training images (:func:`colorlab.train.prior_of`); None leaves out
+        The class prior of the training images (:meth:`colorlab.data.LabPairs.class_prior`); None leaves out
         the rebalanced AuC.
     judge, labels : a :class:`colorlab.semantic.SemanticClassifier` and int64 (N,) labels, or None
         With both, ``"semantic"`` is 1.0 where the judge is right.
@@ -100,18 +101,20 @@ def image_scores(rgb: torch.Tensor, truth: torch.Tensor, prior: torch.Tensor | N
 
 def score_outputs(outputs: dict[str, torch.Tensor], truth: torch.Tensor, prior: torch.Tensor | None = None,
                   judge=None, labels: torch.Tensor | None = None, notes: dict[str, str | None] | None = None,
-                  seed: int = 0) -> "ResultsTable":
+                  seed: int = 0, table: "ResultsTable | None" = None) -> "ResultsTable":
     """The results table of several colorizations of the same held-out images.
 
     ``outputs`` maps a method's name to its colorization, float (N,3,H,W) in [0, 1], the same shape as
     ``truth``; the rows keep the dict's order. ``prior``, ``judge`` and ``labels`` are those of
     :func:`image_scores`. ``notes`` maps a method to a footnote (a run cut short by its safety net, where a
     network came from); a None note is skipped, so ``{name: course.run_note(run)}`` can be passed as is.
+    ``table``: a :class:`ResultsTable` to add these images to (a held-out set scored batch by batch, the
+    same methods each time) and return; None makes a new one with ``seed``.
     """
     from .color import rgb_to_l_ab
 
     _, true_ab = rgb_to_l_ab(truth)
-    table = ResultsTable(seed=seed)
+    table = ResultsTable(seed=seed) if table is None else table
     for method, rgb in outputs.items():
         table.add(method, image_scores(rgb, truth, prior, judge, labels, true_ab=true_ab))
     for method, text in (notes or {}).items():
@@ -263,24 +266,50 @@ class ResultsTable:
         lo, hi = self.interval(method, key)
         return f"{self.mean(method, key):.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
-    def format(self, markdown: bool = False) -> str:
-        """The table as text: each cell "mean [lo, hi]"; footnotes for the methods that have notes."""
-        keys = self.measures()
-        names = [f"{m} ({i})" if m in self.notes else m for m, i in zip(self.methods, self._note_marks())]
-        head = ["method"] + [MEASURES[k].title for k in keys]
-        body = [[name] + [self.cell(m, k) for k in keys] for name, m in zip(names, self.methods)]
+    def format(self, markdown: bool = False, measures: Sequence[str] | None = None,
+               columns: dict[str, dict[str, str | None]] | None = None) -> str:
+        """The table as text, one row per method in the order added, each cell "mean [lo, hi]".
+
+        ``measures``: the measure columns, keys of :data:`MEASURES` (default: those some method has); a
+        method without a measure shows "-". ``columns``: text columns after the method's, title ->
+        {method: text} (a method missing there, or a None text, leaves the cell empty).
+
+        Plain text (``print(table)``): aligned columns, "(1)" after each method that has notes, then the
+        number of images and the numbered notes. ``markdown`` (the ``colorlab evaluate`` table, and what
+        JupyterLab shows): a Markdown table, then after a blank line (which ends the table) each note as
+        "method: note" and what [lo, hi] is.
+        """
+        keys = list(self.measures() if measures is None else measures)
+        unknown = [k for k in keys if k not in MEASURES]
+        if unknown:
+            raise ValueError(f"ResultsTable.format: unknown measures {unknown}; known: {list(MEASURES)}.")
+        columns = columns or {}
+        head = ["method", *columns, *(MEASURES[k].title for k in keys)]
+        marks = self._note_marks()
+        body = []
+        for method, mark in zip(self.methods, marks):
+            name = f"{method} ({mark})" if mark and not markdown else method
+            texts = [columns[title].get(method) or "" for title in columns]
+            body.append([name, *texts, *(self.cell(method, k) for k in keys)])
         if markdown:
-            lines = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * len(keys)]
-            lines += ["| " + " | ".join(row) + " |" for row in body]
-        else:
-            widths = [max(len(r[i]) for r in [head] + body) for i in range(len(head))]
-            lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-                     for r in [head] + body]
+            def escape(row: list[str]) -> list[str]:
+                return [c.replace("|", "\\|") for c in row]
+
+            lines = ["| " + " | ".join(head) + " |", "| --- |" + " --- |" * len(columns) + " ---: |" * len(keys)]
+            lines += ["| " + " | ".join(escape(row)) + " |" for row in body]
+            lines.append("")
+            lines += [f"{method}: " + "; ".join(self.notes[method]) for method in self.methods if method in self.notes]
+            lines.append(f"[lo, hi]: the {self.confidence * 100:g} % bootstrap interval over the {self.n} "
+                         f"held-out images.")
+            return "\n".join(lines)
+        texts = len(columns) + 1  # the method's and the text columns are left-aligned, the numbers right-aligned
+        widths = [max(len(r[i]) for r in [head] + body) for i in range(len(head))]
+        lines = ["  ".join(c.ljust(w) if i < texts else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                 for r in [head] + body]
         lines.append(f"{self.n} held-out images; [lo, hi] is the {self.confidence:.0%} bootstrap interval "
                      f"({self.resamples} resamples over the images).")
-        for method, mark in zip(self.methods, self._note_marks()):
-            if mark:
-                lines.append(f"({mark}) {method}: " + "; ".join(self.notes[method]))
+        lines += [f"({mark}) {method}: " + "; ".join(self.notes[method])
+                  for method, mark in zip(self.methods, marks) if mark]
         return "\n".join(lines)
 
     def _note_marks(self) -> list[str]:

@@ -4,7 +4,8 @@ import matplotlib
 import pytest
 
 from colorlab import cli
-from colorlab.demo import DemoSize, run_demo
+from colorlab.course import CourseSize
+from colorlab.demo import run_demo
 
 matplotlib.use("Agg")
 
@@ -21,7 +22,7 @@ def test_tour_prints_device_and_writes_the_figure(tmp_path, capsys, monkeypatch)
 
 def test_demo_runs_end_to_end_on_a_tiny_budget(tmp_path, capsys):
     # a smoke test of the whole pipeline; the real figures come from `bash run.sh demo`
-    size = DemoSize(width=4, patch=32, train_count=64, test_count=8, batch_size=16, seconds_per_model=60, steps=5)
+    size = CourseSize("tiny", patch=32, train_count=64, test_count=8, width=4, batch_size=16, steps=5, seconds=60)
     table = run_demo(tmp_path, size=size, progress=False)
     assert set(table.methods) >= {"gray output", "regression (L2)", "classification: mode", "truth"}
     assert table.mean("truth", "uv_loss") == pytest.approx(0, abs=1e-6) and table.mean("truth", "auc") == pytest.approx(1)

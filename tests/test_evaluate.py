@@ -23,7 +23,7 @@ from colorlab.evaluate import (GRAY, TRUTH, Evaluation, Row, evaluate_checkpoint
                                save_json)
 from colorlab.metrics import auc, colorfulness, rebalanced_auc, uv_loss
 from colorlab.models import MODELS
-from colorlab.train import load_checkpoint, prior_of, save_checkpoint
+from colorlab.checkpoints import load_checkpoint, save_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -98,7 +98,7 @@ def test_the_truth_row_is_perfect(evaluation, truth):
 def test_batched_scores_equal_the_metrics_on_the_whole_set_at_once(evaluation, checkpoints, truth):
     """Each row, scored batch by batch, equals colorlab.metrics on all images in one call."""
     l, true_ab = rgb_to_l_ab(truth)
-    prior = prior_of(LabPairs.from_rgb(load_images("samples", "train", size=SIZE, seed=SEED), device="cpu"))
+    prior = LabPairs.from_rgb(load_images("samples", "train", size=SIZE, seed=SEED), device="cpu").class_prior()
     rows = by_method(evaluation)
     for name, path, method, temperature in (("regression (L2)", "regression", "annealed", 0.38),
                                             ("classification (lambda=0.5): mode", "classification", "mode", 1.0),

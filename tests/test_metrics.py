@@ -16,7 +16,6 @@ from colorlab.metrics import (
     colorfulness,
     psnr,
     rebalanced_auc,
-    summary,
     uv_loss,
     uv_loss_yuv,
 )
@@ -441,24 +440,7 @@ def test_auc_argument_errors():
         auc_curve(pred, true, weights=torch.full((2, 6, 6), float("nan")))
 
 
-# ----------------------------------------------------------------- summary
-
-def test_summary():
-    pred, true = _rgb_pair()
-    table = summary(pred, true)
-    assert list(table) == ["uv_loss", "ab_rmse", "auc", "rebalanced_auc", "colorfulness", "psnr"]
-    assert all(isinstance(v, float) for v in table.values())
-    assert table["uv_loss"] == pytest.approx(uv_loss(pred, true).item())
-    assert table["colorfulness"] == pytest.approx(colorfulness(pred).item())
-    assert 0 < table["auc"] < 1 and 0 < table["rebalanced_auc"] < 1
-
-    perfect = summary(true, true)
-    assert perfect["uv_loss"] == 0 and perfect["ab_rmse"] == 0
-    assert perfect["auc"] == 1 and perfect["rebalanced_auc"] == pytest.approx(1)
-    assert perfect["psnr"] == math.inf
-
-
 def test_module_exports():
     assert set(metrics.__all__) == {
-        "uv_loss", "uv_loss_yuv", "ab_rmse", "auc", "auc_curve", "rebalanced_auc", "colorfulness", "psnr", "summary",
+        "uv_loss", "uv_loss_yuv", "ab_rmse", "auc", "auc_curve", "rebalanced_auc", "colorfulness", "psnr",
     }
