@@ -279,25 +279,20 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
 
     report = build_notebooks(args.solutions, args.notebooks, check=args.check)
     total = sum(report.exercises.values())
+    if args.check and report.up_to_date:
+        print(f"{args.notebooks}/ is up to date with {args.solutions}/ ({len(report.exercises)} notebooks, "
+              f"{total} exercises).")
+        return 0
+    # what each kind of change is called when it is only found (--check), and when it is made
+    said = {"stripped": ("  {}: holds outputs (solutions are committed without them)", "cleared the outputs of {}"),
+            "written": ("  {}: out of date", "wrote {}"),
+            "removed": ("  {}: has no solution notebook", "removed {} (its solution notebook is gone)")}
+    for kind, (found, made) in said.items():
+        for path in getattr(report, kind):
+            print((found if args.check else made).format(path))
     if args.check:
-        if report.up_to_date:
-            print(f"{args.notebooks}/ is up to date with {args.solutions}/ ({len(report.exercises)} notebooks, "
-                  f"{total} exercises).")
-            return 0
-        for path in report.stripped:
-            print(f"  {path}: holds outputs (solutions are committed without them)")
-        for path in report.written:
-            print(f"  {path}: out of date")
-        for path in report.removed:
-            print(f"  {path}: has no solution notebook")
         print("run `colorlab notebooks` to regenerate the student notebooks.")
         return 1
-    for path in report.stripped:
-        print(f"cleared the outputs of {path}")
-    for path in report.written:
-        print(f"wrote {path}")
-    for path in report.removed:
-        print(f"removed {path} (its solution notebook is gone)")
     print(f"{len(report.exercises)} notebooks, {total} exercises; "
           f"{'nothing to do' if report.up_to_date else 'done'}.")
     return 0

@@ -88,7 +88,12 @@ def _srgb_to_linear(c: torch.Tensor) -> torch.Tensor:
     return torch.where(c > 0.04045, ((c.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4, c / 12.92)
 
 
-def _linear_to_srgb(c: torch.Tensor) -> torch.Tensor:
+def linear_to_srgb(c: torch.Tensor) -> torch.Tensor:
+    """sRGB's gamma, elementwise: linear-light values (any float tensor) to sRGB values, the same shape and dtype.
+
+    [0, 1] maps onto [0, 1]: 12.92 c below 0.0031308, 1.055 c ** (1 / 2.4) - 0.055 above. The
+    inverse of the first step of :func:`rgb_to_lab`.
+    """
     return torch.where(c > 0.0031308, 1.055 * c.clamp(min=0.0031308) ** (1 / 2.4) - 0.055, 12.92 * c)
 
 
@@ -138,7 +143,7 @@ def lab_to_rgb(lab) -> torch.Tensor:
     f = torch.stack([fx, fy, fz], dim=1)
     xyz = torch.where(f > 0.2068966, f**3, (f - 16 / 116) / _LAB_KAPPA)
     xyz = xyz * _white(x.dtype, str(x.device))
-    rgb = _linear_to_srgb(_apply("xyz_from_rgb_inverse", xyz))
+    rgb = linear_to_srgb(_apply("xyz_from_rgb_inverse", xyz))
     return _unbatch(rgb.clamp(0.0, 1.0), single)
 
 

@@ -55,7 +55,13 @@ def gaussian_sigma(size: int) -> float:
 
 
 @functools.lru_cache(maxsize=None)
-def _gaussian_kernel(size: int, channels: int, dtype: torch.dtype, device: str) -> torch.Tensor:
+def gaussian_kernel(size: int, channels: int, dtype: torch.dtype, device: str) -> torch.Tensor:
+    """The weights of a depthwise ``size`` x ``size`` Gaussian blur: (channels, 1, size, size), ``dtype`` on ``device``.
+
+    Each channel's kernel sums to 1, sigma :func:`gaussian_sigma` of ``size``; for
+    ``F.conv2d(x, kernel, groups=channels)``. ``device`` is a string ("cpu", "cuda:0") so that
+    the kernel is cached; the cached tensor is shared, so do not change it in place.
+    """
     sigma = gaussian_sigma(size)
     x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-(x**2) / (2 * sigma**2))
@@ -66,7 +72,7 @@ def _gaussian_kernel(size: int, channels: int, dtype: torch.dtype, device: str) 
 
 def gaussian_blur(x: torch.Tensor, size: int) -> torch.Tensor:
     """Blur each channel of (N,C,H,W) with a ``size`` x ``size`` Gaussian (reflected borders)."""
-    kernel = _gaussian_kernel(size, x.shape[1], x.dtype, str(x.device))
+    kernel = gaussian_kernel(size, x.shape[1], x.dtype, str(x.device))
     pad = size // 2
     return F.conv2d(F.pad(x, (pad, pad, pad, pad), mode="reflect"), kernel, groups=x.shape[1])
 

@@ -16,7 +16,7 @@ On CIFAR-10 the judge learns the ten classes; colorlab ships a reference judge
 (:func:`reference_judge`, made by ``colorlab judge``) because training one worth
 the name takes longer than a notebook's CPU budget. On the embedded photos, the
 label of a patch is the held-out photo it was cut from
-(:func:`colorlab.data.load_images` with ``labels=True``), a task where colour
+(:func:`colorlab.data.load_labelled_images`), a task where colour
 matters (the cat is brown, the flower orange); that judge trains in seconds.
 """
 
@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._validate import rgb_image
+from ._validate import rgb_image, whole_number
 from .device import fast_bf16
 
 __all__ = ["SemanticClassifier", "train_classifier", "accuracy", "correct", "save_judge", "load_judge",
@@ -52,9 +52,8 @@ class SemanticClassifier(nn.Module):
 
     def __init__(self, classes: int, width: int = 16, convs: int = 1):
         super().__init__()
-        for name, value, least in (("classes", classes, 2), ("width", width, 1), ("convs", convs, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ValueError(f"SemanticClassifier: {name} must be a whole number >= {least}, got {value!r}.")
+        classes, width, convs = (whole_number(value, f"SemanticClassifier: {name}", least) for name, value, least
+                                 in (("classes", classes, 2), ("width", width, 1), ("convs", convs, 1)))
         self.config = {"name": "semantic", "classes": classes, "width": width, "convs": convs}
 
         layers: list[nn.Module] = []
@@ -102,8 +101,7 @@ def train_classifier(model: SemanticClassifier, images, labels, steps: int = 300
         not shorten, so a cut run ends at a high learning rate: prefer ``steps``)
     """
     device = next(model.parameters()).device
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"train_classifier: steps must be a whole number >= 1, got {steps!r}.")
+    steps = whole_number(steps, "train_classifier: steps")
     as_float = images.float() / 255.0 if images.dtype == torch.uint8 else images
     rgb_image(as_float, "train_classifier images")  # shape and range, with a clear message
     pixels = (images if images.dtype == torch.uint8 else (images * 255).round().to(torch.uint8)).to(device)
@@ -186,7 +184,7 @@ def accuracy(model: SemanticClassifier, rgb, labels, batch_size: int = 512) -> f
 
 def save_judge(path, model: SemanticClassifier) -> Path:
     """Write a judge as a colorlab checkpoint, atomically (temporary name, then rename)."""
-    from .train import save_checkpoint
+    from .checkpoints import save_checkpoint
 
     return save_checkpoint(path, model.float())
 
@@ -197,7 +195,7 @@ def load_judge(path, device="cpu", sha256: str | None = None) -> SemanticClassif
     With ``sha256``, the file's checksum must match (a ValueError names both), so a damaged or
     replaced reference judge is never used.
     """
-    from .train import _check_weights_fit, read_checkpoint
+    from .checkpoints import check_weights_fit, read_checkpoint
 
     path = Path(path)
     if sha256 is not None and path.is_file():
@@ -214,7 +212,7 @@ def load_judge(path, device="cpu", sha256: str | None = None) -> SemanticClassif
             skeleton = SemanticClassifier(**config)
     except (TypeError, ValueError, RuntimeError) as err:
         raise ValueError(f"{path}: its judge configuration {config} is not one colorlab can build: {err}") from None
-    _check_weights_fit(path, skeleton, state["state_dict"])
+    check_weights_fit(path, skeleton, state["state_dict"])
     model = SemanticClassifier(**config)
     model.load_state_dict(state["state_dict"], strict=True)
     return model.to(device).eval()
@@ -252,7 +250,7 @@ def make_judge(data="cifar10", steps: int = 3000, width: int = 32, convs: int = 
                log=print) -> tuple[SemanticClassifier, dict]:
     """Train a judge on the colour training images of ``data`` and measure it on its test images.
 
-    ``data`` is anything :func:`colorlab.data.load_images` reads with labels ("cifar10", a
+    ``data`` is anything :func:`colorlab.data.load_labelled_images` reads ("cifar10", a
     labelled folder, "samples"); images of 32 px. Returns the judge (eval mode) and a record of
     plain values: the data, the settings, the seconds, and the accuracy on the true and on the
     gray test images, each with its 95 % bootstrap interval (:class:`colorlab.results.ResultsTable`).
@@ -260,13 +258,13 @@ def make_judge(data="cifar10", steps: int = 3000, width: int = 32, convs: int = 
     """
     from . import __version__
     from .color import rgb_to_gray
-    from .data import load_images
+    from .data import load_labelled_images
     from .device import default_device, describe_device, seed_everything
     from .results import ResultsTable
 
     device = default_device() if device is None else torch.device(device)
-    images, labels = load_images(data, "train", size=32, labels=True, seed=seed)
-    test_images, test_labels = load_images(data, "test", size=32, count=test_count, labels=True, seed=seed + 1)
+    images, labels = load_labelled_images(data, "train", size=32, seed=seed)
+    test_images, test_labels = load_labelled_images(data, "test", size=32, count=test_count, seed=seed + 1)
     classes = int(labels.max()) + 1
     log(f"judge: {classes} classes, {len(images)} colour training images of {data!r}, {steps} steps of "
         f"{batch_size}, width {width}, {convs} convolutions per stage, on {describe_device(device)}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .cnn import _check_input
+from .._validate import check_l_batch
 
 
 class GrayColorizer(nn.Module):
@@ -29,7 +29,7 @@ class GrayColorizer(nn.Module):
         self.config = {"name": "gray"}
 
     def forward(self, l: torch.Tensor) -> torch.Tensor:
-        _check_input(l, "GrayColorizer")
+        check_l_batch(l, "GrayColorizer")
         return l.new_zeros(l.shape[0], 2, *l.shape[2:])
 
 
@@ -53,5 +53,5 @@ class MeanColorColorizer(nn.Module):
         return self
 
     def forward(self, l: torch.Tensor) -> torch.Tensor:
-        _check_input(l, "MeanColorColorizer")
+        check_l_batch(l, "MeanColorColorizer")
         return self.mean_ab.to(l.dtype).view(1, 2, 1, 1).expand(l.shape[0], 2, *l.shape[2:]).clone()

@@ -24,7 +24,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.svm import LinearSVR
 
-from .._validate import as_tensor, channels_image, check_finite, check_range, describe, rgb_image
+from .._validate import as_tensor, channels_image, check_finite, check_range, describe, rgb_image, whole_number
 from ..color import rgb_to_yuv, yuv_to_rgb
 
 __all__ = ["dense_hog", "pixel_features", "window_feature", "HogSvrColorizer", "N_FEATURES"]
@@ -266,8 +266,7 @@ class HogSvrColorizer:
             raise ValueError(f"C must be positive, got {C!r}.")
         if not epsilon >= 0:
             raise ValueError(f"epsilon must be >= 0, got {epsilon!r}.")
-        if int(max_pixels) < 1:
-            raise ValueError(f"max_pixels must be a positive integer, got {max_pixels!r}.")
+        whole_number(max_pixels, "max_pixels")
         self.C = float(C)
         self.epsilon = float(epsilon)
         self.max_pixels = int(max_pixels)
