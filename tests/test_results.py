@@ -156,3 +156,32 @@ def test_score_outputs_is_image_scores_row_by_row_with_its_notes():
             assert torch.equal(table.scores[name][key], by_hand.scores[name][key])
     with pytest.raises(ValueError, match="not one of the outputs"):
         score_outputs(outputs, truth, notes={"elsewhere": "x"})
+
+
+def test_the_markdown_table_takes_chosen_measures_and_text_columns():
+    values = torch.rand(20, generator=torch.Generator().manual_seed(1)).double()
+    table = ResultsTable().add("a|b", {"auc": values}).add("c", {"auc": values, "semantic": values})
+    table.note("c", "cut short")
+    lines = table.format(markdown=True, measures=["auc", "semantic"],
+                         columns={"checkpoint": {"c": "runs/c.pt"}}).splitlines()
+    assert lines[:2] == ["| method | checkpoint | AuC | semantic |", "| --- | --- | ---: | ---: |"]
+    assert lines[2].startswith("| a\\|b |  | ") and lines[2].endswith(" | - |")  # no semantic score: "-"
+    assert lines[3].startswith("| c | runs/c.pt | ") and lines[3].count("[") == 2
+    # a blank line ends the Markdown table; the notes and what [lo, hi] is follow it
+    assert lines[4:] == ["", "c: cut short", "[lo, hi]: the 95 % bootstrap interval over the 20 held-out images."]
+    with pytest.raises(ValueError, match="unknown measures"):
+        table.format(measures=["psnr"])
+
+
+def test_score_outputs_adds_batch_after_batch_to_one_table():
+    from colorlab.results import score_outputs
+
+    g = torch.Generator().manual_seed(4)
+    truth = torch.rand(10, 3, 8, 8, generator=g)
+    noisy = (truth + 0.1 * torch.rand(10, 3, 8, 8, generator=g)).clamp(0, 1)
+    whole = score_outputs({"noisy": noisy, "truth": truth}, truth)
+    table = ResultsTable()
+    for first in (0, 4, 8):
+        part = slice(first, first + 4)
+        assert score_outputs({"noisy": noisy[part], "truth": truth[part]}, truth[part], table=table) is table
+    assert table.n == 10 and table.format() == whole.format()
