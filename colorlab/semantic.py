@@ -35,7 +35,7 @@ from torch import nn
 from ._validate import rgb_image, whole_number
 from .device import fast_bf16
 
-__all__ = ["SemanticClassifier", "train_classifier", "accuracy", "correct", "save_judge", "load_judge",
+__all__ = ["SemanticClassifier", "train_classifier", "save_judge", "load_judge",
            "reference_judge", "REFERENCE_JUDGES"]
 
 
@@ -74,6 +74,31 @@ class SemanticClassifier(nn.Module):
             raise ValueError(f"SemanticClassifier: expected RGB of shape (N,3,H,W), got {tuple(rgb.shape)}.")
         # The whole image's average: the classifier may rely on overall colour, as it should here.
         return self.head(self.features(rgb * 2 - 1).mean(dim=(2, 3)).float())
+
+    @torch.no_grad()
+    def correct(self, rgb, labels, batch_size: int = 512, amp: bool = True) -> torch.Tensor:
+        """Per image, whether the predicted class is the label: bool (N,) on the CPU.
+
+        ``rgb`` float (N,3,H,W) in [0, 1]; ``labels`` int64 (N,). The mean is the accuracy; the
+        per-image values are what a bootstrap interval resamples. Leaves the judge in eval mode.
+        """
+        device = next(self.parameters()).device
+        rgb, _ = rgb_image(rgb, "semantic judge images")
+        labels = torch.as_tensor(labels, dtype=torch.int64).cpu()
+        if labels.shape != (len(rgb),):
+            raise ValueError(f"semantic judge: labels must have shape ({len(rgb)},), got {tuple(labels.shape)}.")
+        self.eval()
+        hits = []
+        for start in range(0, len(rgb), batch_size):
+            x = rgb[start : start + batch_size].to(device).float().contiguous(memory_format=torch.channels_last)
+            with _autocast(device, amp):
+                scores = self(x)
+            hits.append(scores.argmax(dim=1).cpu() == labels[start : start + batch_size])
+        return torch.cat(hits) if hits else torch.zeros(0, dtype=torch.bool)
+
+    def accuracy(self, rgb, labels, batch_size: int = 512) -> float:
+        """The fraction of images (RGB (N,3,H,W) in [0, 1]) whose predicted class is the label."""
+        return float(self.correct(rgb, labels, batch_size).float().mean())
 
 
 def _autocast(device: torch.device, amp: bool):
@@ -151,33 +176,6 @@ def train_classifier(model: SemanticClassifier, images, labels, steps: int = 300
             running.zero_()
     model.eval()
     return losses
-
-
-@torch.no_grad()
-def correct(model: SemanticClassifier, rgb, labels, batch_size: int = 512, amp: bool = True) -> torch.Tensor:
-    """Per image, whether the predicted class is the label: bool (N,) on the CPU.
-
-    ``rgb`` float (N,3,H,W) in [0, 1]; ``labels`` int64 (N,). The mean is the accuracy; the
-    per-image values are what a bootstrap interval resamples.
-    """
-    device = next(model.parameters()).device
-    rgb, _ = rgb_image(rgb, "semantic judge images")
-    labels = torch.as_tensor(labels, dtype=torch.int64).cpu()
-    if labels.shape != (len(rgb),):
-        raise ValueError(f"semantic judge: labels must have shape ({len(rgb)},), got {tuple(labels.shape)}.")
-    model.eval()
-    hits = []
-    for start in range(0, len(rgb), batch_size):
-        x = rgb[start : start + batch_size].to(device).float().contiguous(memory_format=torch.channels_last)
-        with _autocast(device, amp):
-            scores = model(x)
-        hits.append(scores.argmax(dim=1).cpu() == labels[start : start + batch_size])
-    return torch.cat(hits) if hits else torch.zeros(0, dtype=torch.bool)
-
-
-def accuracy(model: SemanticClassifier, rgb, labels, batch_size: int = 512) -> float:
-    """The fraction of images (RGB (N,3,H,W) in [0, 1]) whose predicted class is the label."""
-    return float(correct(model, rgb, labels, batch_size).float().mean())
 
 
 # ------------------------------------------------------------------ judges on disk
@@ -275,8 +273,8 @@ def make_judge(data="cifar10", steps: int = 3000, width: int = 32, convs: int = 
     seconds = time.perf_counter() - start
     truth = test_images.float() / 255
     table = ResultsTable(seed=seed)
-    table.add("truth", {"semantic": correct(judge, truth, test_labels)})
-    table.add("gray", {"semantic": correct(judge, rgb_to_gray(truth), test_labels)})
+    table.add("truth", {"semantic": judge.correct(truth, test_labels)})
+    table.add("gray", {"semantic": judge.correct(rgb_to_gray(truth), test_labels)})
     accuracy_of = {m: {"mean": table.mean(m, "semantic"), "interval": table.interval(m, "semantic")}
                    for m in ("truth", "gray")}
     log(f"judge: trained in {seconds:.0f} s; on {len(test_images)} test images: true colours "

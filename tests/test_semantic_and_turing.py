@@ -6,15 +6,15 @@ import pytest
 import torch
 
 from colorlab.course import setup
-from colorlab.data import TEST_PHOTOS, load_images
-from colorlab.semantic import SemanticClassifier, accuracy, train_classifier
+from colorlab.data import TEST_PHOTOS, load_images, load_labelled_images
+from colorlab.semantic import SemanticClassifier, train_classifier
 from colorlab.turing_test import TuringTest
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_sample_labels_name_the_photo_each_patch_comes_from():
-    images, labels = load_images("samples", "test", size=32, count=40, seed=3, labels=True)
+    images, labels = load_labelled_images("samples", "test", size=32, count=40, seed=3)
     assert images.shape == (40, 3, 32, 32) and labels.shape == (40,) and labels.dtype == torch.int64
     assert set(labels.tolist()) <= set(range(len(TEST_PHOTOS))) and len(set(labels.tolist())) > 1
     # the same call without labels gives the same images
@@ -23,15 +23,15 @@ def test_sample_labels_name_the_photo_each_patch_comes_from():
 
 def test_a_folder_has_no_labels(tmp_path):
     with pytest.raises(ValueError, match="no labels"):
-        load_images(tmp_path, "test", labels=True)
+        load_labelled_images(tmp_path, "test")
 
 
 def test_course_labels_match_its_images():
     course = setup(device="cpu", dataset="samples", verbose=False)
     labels = course.labels("test")
     assert labels.shape == (course.size.test_count,)
-    again, _ = load_images("samples", "test", size=course.size.patch, count=course.size.test_count,
-                           seed=course.seed + 1, labels=True)
+    again, _ = load_labelled_images("samples", "test", size=course.size.patch, count=course.size.test_count,
+                                    seed=course.seed + 1)
     assert torch.equal(course.images("test"), again)
 
 
@@ -52,9 +52,9 @@ def test_the_classifier_learns_colour_and_fails_on_gray():
     losses = train_classifier(model, rgb, labels, steps=60, batch_size=32, lr=1e-2)
     assert losses[-1] < losses[0]
     test_rgb, test_labels = _colour_task(seed=1)
-    assert accuracy(model, test_rgb, test_labels) > 0.9
+    assert model.accuracy(test_rgb, test_labels) > 0.9
     gray = test_rgb.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)
-    assert accuracy(model, gray, test_labels) < 0.75  # colour was the only clue
+    assert model.accuracy(gray, test_labels) < 0.75  # colour was the only clue
 
 
 @pytest.mark.parametrize("labels, message", [(torch.zeros(3, dtype=torch.int64), r"shape \(96,\)"),
@@ -132,14 +132,14 @@ def test_the_reference_judge_is_good_on_true_colours_and_worse_on_gray(cifar10_b
     # 003's test means something only when the judge is good on the true images: at least 70 % on CIFAR-10
     from colorlab.color import rgb_to_gray
     from colorlab.results import AGREES, Claim, ResultsTable
-    from colorlab.semantic import correct, reference_judge
+    from colorlab.semantic import reference_judge
 
     monkeypatch.setenv("COLORLAB_DATA", str(cifar10_binary_root))
-    images, labels = load_images("cifar10", "test", size=32, count=2000, labels=True)
+    images, labels = load_labelled_images("cifar10", "test", size=32, count=2000)
     judge, _ = reference_judge("cifar10")
     truth = images.float() / 255
     table = ResultsTable()
-    table.add("truth", {"semantic": correct(judge, truth, labels)})
-    table.add("gray", {"semantic": correct(judge, rgb_to_gray(truth), labels)})
+    table.add("truth", {"semantic": judge.correct(truth, labels)})
+    table.add("gray", {"semantic": judge.correct(rgb_to_gray(truth), labels)})
     assert table.interval("truth", "semantic")[0] >= 0.70
     assert table.verdict(Claim("", "truth", "higher", "gray", "semantic")) == AGREES
