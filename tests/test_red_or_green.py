@@ -34,6 +34,22 @@ def test_the_colour_cannot_be_told_from_the_lightness():
     assert float((ab[0].mean((1, 2)) - ab[1].mean((1, 2))).norm()) > 50
 
 
+def test_the_share_of_red_and_the_colours_can_be_chosen():
+    images = textures(8)
+    three_in_four = torch.arange(8) % 4 != 3
+    vivid = torch.tensor([60.0, 40.0])
+    _, ab = rgb_to_l_ab(paint_red_or_green(images, is_red=three_in_four, red_ab=vivid).float() / 255)
+    colours = ab.mean(dim=(2, 3))
+    # (60, 40) leaves the gamut at the light end of 45..70: a little is clipped away
+    assert torch.allclose(colours[three_in_four], vivid.expand(6, 2), atol=3.0)
+    assert torch.allclose(colours[~three_in_four], GREEN_AB.expand(2, 2), atol=1.0)
+    assert torch.equal(paint_red_or_green(images, is_red=torch.arange(8) % 2 == 0), paint_red_or_green(images))
+    with pytest.raises(ValueError, match="is_red"):
+        paint_red_or_green(images, is_red=torch.ones(3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="red_ab"):
+        paint_red_or_green(images, red_ab=torch.zeros(3))
+
+
 def test_halfway_between_the_colours_is_a_colour_no_image_has():
     halfway = (RED_AB + GREEN_AB) / 2
     assert torch.allclose(halfway, torch.tensor([0.0, 27.5]))

@@ -23,7 +23,8 @@ GREEN_AB = torch.tensor([-40.0, 30.0])
 L_LO, L_HI = 45.0, 70.0  # the lightness range of the painted images: both colours fit the gamut there
 
 
-def paint_red_or_green(images: torch.Tensor) -> torch.Tensor:
+def paint_red_or_green(images: torch.Tensor, is_red: torch.Tensor | None = None, red_ab: torch.Tensor = RED_AB,
+                       green_ab: torch.Tensor = GREEN_AB) -> torch.Tensor:
     """Real textures painted red or green: even indices red (:data:`RED_AB`), odd green (:data:`GREEN_AB`).
 
     Each image's Lab lightness is stretched linearly to span 45 to 70 (its own darkest pixel to 45,
@@ -34,6 +35,9 @@ def paint_red_or_green(images: torch.Tensor) -> torch.Tensor:
     Parameters
     ----------
     images : torch.uint8 tensor (N,3,H,W), RGB 0-255 (e.g. ``course.images("train")``), any device
+    is_red : optional bool tensor (N,): which images are red, the others green. None: the even
+        indices, so half the images are red. (``torch.arange(N) % 4 != 3``: three in four.)
+    red_ab, green_ab : float tensors (2,), the (a, b) of the two colours
 
     Returns
     -------
@@ -46,11 +50,19 @@ def paint_red_or_green(images: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"paint_red_or_green: expected uint8 RGB images of shape (N, 3, H, W), got {got}.")
     if not len(images):
         raise ValueError("paint_red_or_green: got no images; expected at least one (N >= 1).")
+    if is_red is None:
+        is_red = torch.arange(len(images), device=images.device) % 2 == 0
+    is_red = torch.as_tensor(is_red, device=images.device)
+    if is_red.shape != (len(images),) or is_red.dtype != torch.bool:
+        raise ValueError(f"paint_red_or_green: is_red must be a bool tensor of shape ({len(images)},), one per "
+                         f"image, got a {is_red.dtype} tensor of shape {tuple(is_red.shape)}.")
+    red, green = (torch.as_tensor(c, dtype=torch.float32, device=images.device) for c in (red_ab, green_ab))
+    if red.shape != (2,) or green.shape != (2,):
+        raise ValueError(f"paint_red_or_green: red_ab and green_ab must be (a, b) pairs, shape (2,), got "
+                         f"{tuple(red.shape)} and {tuple(green.shape)}.")
     textures = rgb_to_lab(images.to(torch.float32) / 255)[:, :1]  # L of the real images
     low, high = textures.amin(dim=(2, 3), keepdim=True), textures.amax(dim=(2, 3), keepdim=True)
     lightness = L_LO + (L_HI - L_LO) * (textures - low) / (high - low + 1e-6)
-    is_red = torch.arange(len(lightness), device=images.device) % 2 == 0
-    red, green = RED_AB.to(images.device), GREEN_AB.to(images.device)
     ab = torch.where(is_red[:, None, None, None], red[:, None, None], green[:, None, None])
     ab = ab.expand(-1, -1, *lightness.shape[2:])
     return (lab_to_rgb(torch.cat([lightness, ab], dim=1)) * 255).round().to(torch.uint8)

@@ -40,6 +40,7 @@ from ..files import png_bytes, to_uint8
 from ..palette import (NAMED_COLOURS, NAMED_HUES, bin_rgb, edit_bins, hue_to_ab, mean_ab, push_palette, target_ab,
                        top_bins)
 from ..quantize import BIN_CENTERS, GRID, LATTICE_LO, LATTICE_N, NUM_BINS, bin_cells
+from ._shared import image_names, model_device
 
 HUE = "hue"  # the colour picker's last option: push towards the hue slider's angle
 TOP_K = 8  # bins offered for editing and shown as swatches
@@ -64,12 +65,6 @@ def _bin_xy(q: int) -> tuple[float, float]:
 def _plane_xy(a: float, b: float) -> tuple[float, float]:
     """Pixel position of (a, b) on the palette plane: a to the right, b upwards."""
     return (a - LATTICE_LO + GRID / 2) / GRID * _CELL, _PLANE - (b - LATTICE_LO + GRID / 2) / GRID * _CELL
-
-
-def _model_device(model) -> torch.device:
-    for tensor in list(model.parameters()) + list(model.buffers()):
-        return tensor.device
-    return torch.device("cpu")
 
 
 class PaletteExplorer:
@@ -117,13 +112,7 @@ class PaletteExplorer:
                     f"and decode), got {type(model).__name__}, which has no {method}().")
         rgb, single = rgb_image(images, "PaletteExplorer images")
         n = rgb.shape[0]
-        if names is None:
-            names = [f"image {i}" for i in range(n)]
-        if isinstance(names, str):
-            raise ValueError(f"PaletteExplorer: names must be a list of {n} labels, got the string {names!r}.")
-        names = [str(x) for x in names]
-        if len(names) != n:
-            raise ValueError(f"PaletteExplorer: got {len(names)} names for {n} images; expected {n}.")
+        names = image_names(names, n, "PaletteExplorer")
         self._check_colour(colour)
         self._check_strength(strength)
 
@@ -134,7 +123,7 @@ class PaletteExplorer:
         self.l = l  # (N,1,H,W) in [0, 100], CPU
         self.gray = l_ab_to_rgb(l, torch.zeros(n, 2, *l.shape[-2:]))
         self.zoom = max(1, _PANEL // max(l.shape[-2:]))
-        self._device = _model_device(model)
+        self._device = model_device(model)
         with self._eval():
             features, self._size = model.encode(normalize_l(l).to(self._device))
             self._features = features  # the trunk's output, cached: a redraw runs only the decoder

@@ -42,6 +42,7 @@ from ..metrics import colorfulness
 from ..palette import SWATCH_L, bin_rgb
 from ..quantize import (BIN_CENTERS, GRID, LATTICE_LO, LATTICE_N, LI_WANG_TEMPERATURE, NUM_BINS, ZHANG_TEMPERATURE,
                         annealed_mean, bin_cells)
+from ._shared import image_names, model_device
 
 T_MIN, T_MAX = 0.01, 1.0  # the slider's range; T_MIN is the mode for any practical purpose
 CURVE_POINTS = 20  # temperatures on the colourfulness curve (log grid), plus the two presets
@@ -160,13 +161,7 @@ class TemperatureExplorer:
                     f"TemperatureExplorer: truth has shape {tuple(truth.shape)}; expected "
                     f"{(n, 3, big_h, big_w)}, the RGB photos whose L is l.")
             truth = truth.detach().float().cpu()
-        if names is None:
-            names = [f"image {i}" for i in range(n)]
-        if isinstance(names, str):
-            raise ValueError(f"TemperatureExplorer: names must be a list of {n} labels, got the string {names!r}.")
-        names = [str(x) for x in names]
-        if len(names) != n:
-            raise ValueError(f"TemperatureExplorer: got {len(names)} names for {n} images; expected {n}.")
+        names = image_names(names, n, "TemperatureExplorer")
         self._check_temperature(temperature)
 
         self.logits = logits.detach().float().cpu()
@@ -199,8 +194,7 @@ class TemperatureExplorer:
                 f"{getattr(model, 'kind', None)!r}.")
         rgb, _ = rgb_image(rgb_images, "TemperatureExplorer.from_model rgb_images")
         rgb = rgb.detach().float()
-        param = next(iter(list(model.parameters()) + list(model.buffers())), None)
-        device = param.device if param is not None else torch.device("cpu")
+        device = model_device(model)
         was_training = model.training
         model.eval()
         chunks = []
