@@ -26,7 +26,7 @@ folder. What comes out:
   which ``dataset = "cifar10"`` also reads (see ``colorlab.data.find_cifar10``), and so does any labelled
   folder given as the dataset.
 
-Safety and atomicity as in ``get_cifar10.py`` (``_download.py``): every archive member is checked before
+Safety and atomicity as in ``get_cifar10.py`` (``_extract.py``): every archive member is checked before
 anything is read or written (absolute paths, ``..``, links, devices and FIFOs are refused); the binary
 files are written in a temporary folder and moved into place only when all of them are complete; a
 stamp (``DIR/.cifar-10-batches-bin.from-jpeg.json``) records the SHA-256 of the input, so a second run
@@ -55,12 +55,18 @@ from tqdm import tqdm
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _download as dl  # noqa: E402  (the shared logic, next to this file)
+# The shared modules, and get_cifar10.py's layout, next to this file.
+from _cli import run, script_parser  # noqa: E402
+from _common import IMAGE_EXTENSIONS, Archive, DownloadError, human, need_space, os_error, sha256_file  # noqa: E402
+from _common import write_text  # noqa: E402
+from _ensure import ensure  # noqa: E402
+from _extract import Unsafe, tar_plan  # noqa: E402
+from _stamp import file_list, stamped_files  # noqa: E402
+from get_cifar10 import FOLDER, how_to_use  # noqa: E402
 
 PROG = "cifar10_from_jpeg.py"
 DEFAULT_DEST = "data/"           # = the default of COLORLAB_DATA in colorlab.data.load_images
-FOLDER = "cifar-10-batches-bin"  # = colorlab.data._CIFAR_DIR
-LABELLED_FOLDER = "cifar10"      # = colorlab.data._CIFAR_FOLDER_NAMES[0]
+LABELLED_FOLDER = "cifar10"      # = colorlab.data.cifar10.CLASS_FOLDER_NAMES[0]
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 SPLITS = ("train", "test")
 # Module constants read at call time, so tests can shrink them for a tiny archive.
@@ -82,19 +88,11 @@ def batch_files() -> dict[str, tuple[str, ...]]:
 # ------------------------------------------------------------------ reading the input
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(dl.CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _place(rel: str) -> tuple[str, str, str, str] | None:
     """'top/train/cat/0001.jpg' -> ('top', 'train', 'cat', '0001.jpg'); None for anything that is not an image
     of a class folder (a README, a hidden file)."""
     parts = rel.split("/")
-    if len(parts) < 3 or any(p.startswith(".") for p in parts) or not parts[-1].lower().endswith(dl.IMAGE_EXTENSIONS):
+    if len(parts) < 3 or any(p.startswith(".") for p in parts) or not parts[-1].lower().endswith(IMAGE_EXTENSIONS):
         return None
     if parts[-3] not in SPLITS:
         return None
@@ -104,13 +102,13 @@ def _place(rel: str) -> tuple[str, str, str, str] | None:
 def _check_members(places: list[tuple[str, str, str, str]], where: str) -> str:
     """Check the classes and counts before anything is decoded; returns the common top folder ('' for none)."""
     if not places:
-        raise dl.DownloadError(f"{where} holds no images in train/<class>/ or test/<class>/ folders: it is not a "
-                               f"copy of CIFAR-10 in class folders.")
+        raise DownloadError(f"{where} holds no images in train/<class>/ or test/<class>/ folders: it is not a "
+                            f"copy of CIFAR-10 in class folders.")
     tops = sorted({p[0] for p in places})
     if len(tops) > 1:
-        raise dl.DownloadError(f"{where} holds train/ and test/ folders in more than one place "
-                               f"({', '.join(map(repr, tops))}); "
-                               f"expected one copy of CIFAR-10.")
+        raise DownloadError(f"{where} holds train/ and test/ folders in more than one place "
+                            f"({', '.join(map(repr, tops))}); "
+                            f"expected one copy of CIFAR-10.")
     for split in SPLITS:
         counts = {}
         for _, s, cls, _ in places:
@@ -118,12 +116,12 @@ def _check_members(places: list[tuple[str, str, str, str]], where: str) -> str:
                 counts[cls] = counts.get(cls, 0) + 1
         unknown = sorted(set(counts) - set(CLASSES))
         if unknown:
-            raise dl.DownloadError(f"{where}: {split}/ has class folder(s) that CIFAR-10 lacks: {', '.join(unknown)}. "
-                                   f"Expected exactly {', '.join(CLASSES)}.")
+            raise DownloadError(f"{where}: {split}/ has class folder(s) that CIFAR-10 lacks: {', '.join(unknown)}. "
+                                f"Expected exactly {', '.join(CLASSES)}.")
         wrong = [f"{cls} {counts.get(cls, 0):,}" for cls in CLASSES if counts.get(cls, 0) != PER_CLASS[split]]
         if wrong:
-            raise dl.DownloadError(f"{where}: {split}/ should hold {PER_CLASS[split]:,} images per class, as CIFAR-10 "
-                                   f"does, but holds {', '.join(wrong)}. The copy is incomplete or not CIFAR-10.")
+            raise DownloadError(f"{where}: {split}/ should hold {PER_CLASS[split]:,} images per class, as CIFAR-10 "
+                                f"does, but holds {', '.join(wrong)}. The copy is incomplete or not CIFAR-10.")
     return tops[0]
 
 
@@ -132,10 +130,10 @@ def _read_archive(path: Path, progress: bool) -> dict[tuple[str, str, str], byte
     try:
         with tarfile.open(path, "r:*") as tar:
             try:
-                plan = dl._tar_plan(tar)  # every member is checked before a single one is read
-            except dl._Unsafe as err:
-                raise dl.DownloadError(f"refusing to read {path.name}: {err}. Nothing was written. Use a trusted copy "
-                                       f"of the archive.") from None
+                plan = tar_plan(tar)  # every member is checked before a single one is read
+            except Unsafe as err:
+                raise DownloadError(f"refusing to read {path.name}: {err}. Nothing was written. Use a trusted copy "
+                                    f"of the archive.") from None
             wanted = [(m, _place(m.name)) for m in plan if m.isreg()]
             wanted = [(m, place) for m, place in wanted if place is not None]
             _check_members([place for _, place in wanted], str(path))
@@ -147,18 +145,18 @@ def _read_archive(path: Path, progress: bool) -> dict[tuple[str, str, str], byte
                     out[(split, cls, name)] = f.read()
             return out
     except tarfile.ReadError as err:
-        raise dl.DownloadError(f"{path} is not a tar archive that Python can read ({err}); expected a "
-                               f".tar.gz like cifar10-jpeg.tar.gz. An extracted copy works with --folder.") from None
+        raise DownloadError(f"{path} is not a tar archive that Python can read ({err}); expected a "
+                            f".tar.gz like cifar10-jpeg.tar.gz. An extracted copy works with --folder.") from None
     except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
-        raise dl.DownloadError(f"{path} could not be read: it is damaged ({type(err).__name__}: {err}).") from None
+        raise DownloadError(f"{path} could not be read: it is damaged ({type(err).__name__}: {err}).") from None
 
 
 def _folder_files(folder: Path) -> dict[tuple[str, str, str], Path]:
     found = {}
     for split in SPLITS:
         if not (folder / split).is_dir():
-            raise dl.DownloadError(f"--folder {folder} has no {split}/ folder; expected train/<class>/ and "
-                                   f"test/<class>/ folders of CIFAR-10 JPEG images.")
+            raise DownloadError(f"--folder {folder} has no {split}/ folder; expected train/<class>/ and "
+                                f"test/<class>/ folders of CIFAR-10 JPEG images.")
         for path in (folder / split).rglob("*"):
             if path.is_file() and not path.is_symlink():
                 place = _place(path.relative_to(folder).as_posix())
@@ -187,10 +185,10 @@ def _decode(jpeg: bytes, name: str) -> np.ndarray:
         with Image.open(io.BytesIO(jpeg)) as img:
             rgb = np.asarray(img.convert("RGB"))
     except Exception as err:  # PIL raises OSError, SyntaxError, ... on malformed files
-        raise dl.DownloadError(f"{name} could not be decoded ({type(err).__name__}: {err}): the copy is "
-                               f"damaged.") from None
+        raise DownloadError(f"{name} could not be decoded ({type(err).__name__}: {err}): the copy is "
+                            f"damaged.") from None
     if rgb.shape != (SIDE, SIDE, 3):
-        raise dl.DownloadError(f"{name} is {rgb.shape[1]}x{rgb.shape[0]} pixels; CIFAR-10 images are {SIDE}x{SIDE}.")
+        raise DownloadError(f"{name} is {rgb.shape[1]}x{rgb.shape[0]} pixels; CIFAR-10 images are {SIDE}x{SIDE}.")
     return rgb.transpose(2, 0, 1)
 
 
@@ -228,7 +226,7 @@ def _stamp_matches(dest: Path, identity: dict) -> bool:
 
 def _write_binary(dest: Path, jpegs: dict, identity: dict, progress: bool) -> None:
     needed = len(jpegs) * RECORD
-    dl._need_space(needed, dest, f"the CIFAR-10 binary files ({dl.human(needed)})")
+    need_space(needed, dest, f"the CIFAR-10 binary files ({human(needed)})")
     staging = dest / f".{FOLDER}.building-{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
@@ -247,16 +245,15 @@ def _write_binary(dest: Path, jpegs: dict, identity: dict, progress: bool) -> No
         (staging / "sources.txt").write_text(
             "# <file> <record index> <JPEG it was decoded from>; labels in batches.meta.txt order\n"
             + "\n".join(lines) + "\n", encoding="utf-8")
-        files = {f"{FOLDER}/{p.name}": [p.stat().st_size, _sha256_file(p)] for p in sorted(staging.iterdir())}
+        files = {f"{FOLDER}/{name}": info for name, info in
+                 file_list(staging, sorted(p.name for p in staging.iterdir()), with_hashes=True).items()}
         # The old stamp goes first: a crash while moving then leaves no stamp that vouches for mixed files.
         (dest / STAMP).unlink(missing_ok=True)
         (dest / FOLDER).mkdir(exist_ok=True)
         for rel in files:
             os.replace(staging / rel.split("/", 1)[1], dest / rel)
         stamp = {**identity, "made": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "files": files}
-        tmp = dest / f"{STAMP}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(stamp, indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, dest / STAMP)
+        write_text(dest / STAMP, json.dumps(stamp, indent=1) + "\n")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -283,9 +280,9 @@ def _locked(dest: Path):
 def binary_layout(dest: Path, archive: Path | None = None, folder: Path | None = None, force: bool = False,
                   progress: bool = True, log=print) -> bool:
     """Write ``dest/cifar-10-batches-bin`` from an archive or an extracted folder. Returns False when it was
-    already there (the stamp matches the input), True when it was written. Raises dl.DownloadError."""
+    already there (the stamp matches the input), True when it was written. Raises DownloadError."""
     if archive is not None:
-        identity = {"format": FORMAT, "seed": SHUFFLE_SEED, "input": "archive", "sha256": _sha256_file(archive)}
+        identity = {"format": FORMAT, "seed": SHUFFLE_SEED, "input": "archive", "sha256": sha256_file(archive)}
     else:
         files = _folder_files(folder)
         identity = {"format": FORMAT, "seed": SHUFFLE_SEED, "input": "folder", "sha256": _folder_fingerprint(files)}
@@ -302,26 +299,26 @@ def binary_layout(dest: Path, archive: Path | None = None, folder: Path | None =
 
 def folder_layout(dest: Path, archive: Path, force: bool = False, progress: bool = True, log=print) -> bool:
     """Safely extract the archive into ``dest/cifar10`` (train/<class>/, test/<class>/). Returns False when it
-    was already there, True when it was extracted. Raises dl.DownloadError."""
+    was already there, True when it was extracted. Raises DownloadError."""
     target = dest / LABELLED_FOLDER
-    pinned = dl.Archive(filename=archive.name, url=None, sha256=_sha256_file(archive),
-                        title="CIFAR-10 in class folders (JPEG)")
-    if not force and dl._stamp_problem(target, pinned)[0] is not None:
+    pinned = Archive(filename=archive.name, url=None, sha256=sha256_file(archive),
+                     title="CIFAR-10 in class folders (JPEG)")
+    if not force and stamped_files(target, pinned)[0] is not None:
         return False
     try:
         with tarfile.open(archive, "r:*") as tar:
-            places = [_place(m.name) for m in dl._tar_plan(tar) if m.isreg()]
-    except dl._Unsafe as err:
-        raise dl.DownloadError(f"refusing to extract {archive.name}: {err}. Nothing was extracted. Use a trusted "
-                               f"copy of the archive.") from None
+            places = [_place(m.name) for m in tar_plan(tar) if m.isreg()]
+    except Unsafe as err:
+        raise DownloadError(f"refusing to extract {archive.name}: {err}. Nothing was extracted. Use a trusted "
+                            f"copy of the archive.") from None
     except (tarfile.TarError, EOFError, zlib.error) as err:
-        raise dl.DownloadError(f"{archive} could not be read as a tar archive ({type(err).__name__}: {err}).") from None
+        raise DownloadError(f"{archive} could not be read as a tar archive ({type(err).__name__}: {err}).") from None
     top = _check_members([p for p in places if p is not None], str(archive))
     if top:
-        raise dl.DownloadError(f"{archive} keeps train/ and test/ under {top}/, so extracting it would not give "
-                               f"{target}/train/. Extract it yourself and pass --folder {top}, or use the default "
-                               f"binary layout, which reads it as it is.")
-    dl.ensure(pinned, target, local=archive, force=True, progress=progress, log=log)
+        raise DownloadError(f"{archive} keeps train/ and test/ under {top}/, so extracting it would not give "
+                            f"{target}/train/. Extract it yourself and pass --folder {top}, or use the default "
+                            f"binary layout, which reads it as it is.")
+    ensure(pinned, target, local=archive, force=True, progress=progress, log=log)
     return True
 
 
@@ -329,34 +326,16 @@ def folder_layout(dest: Path, archive: Path, force: bool = False, progress: bool
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=PROG,
-        description="Decode a JPEG copy of CIFAR-10 in class folders (train/<class>/, test/<class>/) into the "
-                    "official binary layout DIR/cifar-10-batches-bin (the default), or extract it into "
-                    "DIR/cifar10 (--layout folder). colorlab's dataset = \"cifar10\" reads either.",
-        epilog="A second run with the same input does nothing (--force redoes it). colorlab reads CIFAR-10 from "
-               "the folder in the COLORLAB_DATA environment variable (default: data/, found from the notebook's "
-               "working directory).")
+    p = script_parser(PROG, DEFAULT_DEST, __doc__, "It writes DIR/cifar-10-batches-bin, or with --layout folder "
+                      "extracts the archive into DIR/cifar10; dataset = \"cifar10\" reads either.")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--archive", metavar="PATH", help="a .tar.gz (or .tar, .tar.bz2, .tar.xz) of train/<class>/ "
                         "and test/<class>/ JPEG folders, e.g. ../shared/data/cifar10-jpeg.tar.gz")
     source.add_argument("--folder", metavar="PATH", help="the same, already extracted (binary layout only)")
-    p.add_argument("--dest", default=DEFAULT_DEST, metavar="DIR", help=f"where to write (default: {DEFAULT_DEST})")
     p.add_argument("--layout", choices=("binary", "folder"), default="binary",
                    help="binary: DIR/cifar-10-batches-bin/*.bin, as the official archive (default); folder: the "
                         "archive extracted into DIR/cifar10/")
-    p.add_argument("--force", action="store_true", help="write again even when the stamp says it is there")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
-
-
-def how_to_use(dest: Path, layout: str) -> str:
-    where = dest / (FOLDER if layout == "binary" else LABELLED_FOLDER)
-    return (f"CIFAR-10 is in {where}\n"
-            f"To use it, set dataset = \"cifar10\" (or \"auto\") in a notebook's parameters cell. colorlab reads it "
-            f"from the folder in the COLORLAB_DATA environment variable (default data/, found from the directory "
-            f"the notebook runs in), so start Jupyter with\n"
-            f"  COLORLAB_DATA={dest} jupyter lab")
 
 
 def main(argv=None) -> int:
@@ -364,19 +343,19 @@ def main(argv=None) -> int:
 
     def body() -> int:
         if args.layout == "folder" and args.folder:
-            raise dl.DownloadError(f"--folder {args.folder} is already the folder layout: set COLORLAB_DATA to the "
-                                   f"folder that holds it as cifar10/, or pass it as the dataset. --layout folder "
-                                   f"needs --archive.")
+            raise DownloadError(f"--folder {args.folder} is already the folder layout: set COLORLAB_DATA to the "
+                                f"folder that holds it as cifar10/, or pass it as the dataset. --layout folder "
+                                f"needs --archive.")
         source = Path(args.archive or args.folder).expanduser()
         if args.archive and not source.is_file():
-            raise dl.DownloadError(f"--archive {source}: no such file.")
+            raise DownloadError(f"--archive {source}: no such file.")
         if args.folder and not source.is_dir():
-            raise dl.DownloadError(f"--folder {source}: no such folder.")
+            raise DownloadError(f"--folder {source}: no such folder.")
         dest = Path(args.dest).expanduser().absolute()
         try:
             dest.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise dl._os_error(err, "creating the destination folder", dest) from None
+            raise os_error(err, "creating the destination folder", dest) from None
         start = time.perf_counter()
         try:
             with _locked(dest):
@@ -387,17 +366,17 @@ def main(argv=None) -> int:
                 else:
                     done = folder_layout(dest, source, force=args.force, progress=not args.quiet)
         except OSError as err:
-            raise dl._os_error(err, "reading or writing the data", dest) from None
+            raise os_error(err, "reading or writing the data", dest) from None
         seconds = time.perf_counter() - start
         if done:
             print(f"wrote the {args.layout} layout in {seconds:.1f} s")
         else:
             print(f"CIFAR-10 ({args.layout} layout) is already there, made from this very input; nothing to do "
                   f"(--force writes it again).")
-        print(how_to_use(dest, args.layout))
+        print(how_to_use(dest, None if args.layout == "binary" else dest / LABELLED_FOLDER))
         return 0
 
-    return dl.run(body, PROG)
+    return run(body, PROG)
 
 
 if __name__ == "__main__":

@@ -32,16 +32,19 @@ from pathlib import Path
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _download as dl  # noqa: E402  (the shared logic, next to this file)
+# The shared modules, next to this file.
+from _cli import add_download_arguments, run, script_parser  # noqa: E402
+from _common import Archive  # noqa: E402
+from _ensure import ensure  # noqa: E402
 
 PROG = "get_cifar10.py"
 DEFAULT_DEST = "data/"        # = the default of COLORLAB_DATA in colorlab.data.load_images
-FOLDER = "cifar-10-batches-bin"  # = colorlab.data._CIFAR_DIR
+FOLDER = "cifar-10-batches-bin"  # = colorlab.data.cifar10.BATCHES_FOLDER
 BATCH_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6)) + ("test_batch.bin",)
 BATCH_BYTES = 10_000 * (1 + 3 * 32 * 32)  # 30,730,000: 10,000 records of a label byte + 3,072 pixel bytes
 META_FILE = "batches.meta.txt"
 
-ARCHIVE = dl.Archive(
+ARCHIVE = Archive(
     filename="cifar-10-binary.tar.gz",
     url="https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
     size=170_052_171,
@@ -51,49 +54,48 @@ ARCHIVE = dl.Archive(
 )
 
 
-def archive() -> dl.Archive:
+def archive() -> Archive:
     """The archive with the files its extraction must produce (read at call time, so tests can patch it)."""
     required = tuple((f"{FOLDER}/{name}", BATCH_BYTES) for name in BATCH_FILES) + ((f"{FOLDER}/{META_FILE}", None),)
     return dataclasses.replace(ARCHIVE, required=required)
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=PROG,
-        description="Download CIFAR-10 (binary version, 170 MB), check its size and MD5, and extract it to "
-                    "DIR/cifar-10-batches-bin, where colorlab's notebooks read it (dataset = \"cifar10\").",
-        epilog="A broken download is resumed by running the same command again. Nothing is extracted before the "
-               "archive is verified; a second run does nothing. The notebooks read CIFAR-10 from the folder in "
-               "the COLORLAB_DATA environment variable (default: data/, relative to the notebook's working "
-               "directory).")
-    dl.add_common_arguments(p, DEFAULT_DEST)
+    p = script_parser(PROG, DEFAULT_DEST, __doc__, "The archive (170 MB) is checked against its size and MD5, "
+                      "then extracted to DIR/cifar-10-batches-bin, where dataset = \"cifar10\" reads it.")
+    add_download_arguments(p)
     return p
 
 
-def how_to_use(dest: Path) -> str:
-    folder = dest / FOLDER
-    return (f"CIFAR-10 is in {folder}\n"
-            f"  data_batch_1.bin .. data_batch_5.bin: 50,000 training images; test_batch.bin: 10,000 test images\n"
-            f"To use it, set dataset = \"cifar10\" in a notebook's parameters cell. colorlab reads it from the folder "
-            f"in the COLORLAB_DATA environment variable (default data/, relative to the directory the notebook runs "
-            f"in), so start Jupyter with\n"
-            f"  COLORLAB_DATA={dest} jupyter lab\n"
-            f"or, in Python: colorlab.data.load_cifar10(\"{dest}\")")
+def how_to_use(dest: Path, class_folders: Path | None = None) -> str:
+    """What to tell the user once CIFAR-10 is in ``dest``: as the binary files (``dest/cifar-10-batches-bin``), or,
+    from ``cifar10_from_jpeg.py --layout folder``, as the labelled folder ``class_folders``."""
+    if class_folders is None:
+        where = (f"{dest / FOLDER}\n  data_batch_1.bin .. data_batch_5.bin: 50,000 training images; "
+                 f"test_batch.bin: 10,000 test images")
+        in_python = f"\nor, in Python: colorlab.data.load_cifar10(\"{dest}\")"
+    else:
+        where, in_python = class_folders, ""
+    return (f"CIFAR-10 is in {where}\n"
+            f"To use it, set dataset = \"cifar10\" (or \"auto\") in a notebook's parameters cell. colorlab reads it "
+            f"from the folder in the COLORLAB_DATA environment variable (default data/, found from the directory "
+            f"the notebook runs in), so start Jupyter with\n"
+            f"  COLORLAB_DATA={dest} jupyter lab{in_python}")
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
 
     def body() -> int:
-        result = dl.ensure(archive(), args.dest, url=args.url, local=args.archive, force=args.force,
-                           keep_archive=args.keep_archive, retries=args.retries, progress=not args.quiet)
+        result = ensure(archive(), args.dest, url=args.url, local=args.archive, force=args.force,
+                        keep_archive=args.keep_archive, retries=args.retries, progress=not args.quiet)
         if result.already_there:
             print(f"CIFAR-10 is already there, checked against {result.dest / ('.' + ARCHIVE.filename)}"
                   f".verified.json; nothing to do (--force extracts it again).")
         print(how_to_use(result.dest))
         return 0
 
-    return dl.run(body, PROG)
+    return run(body, PROG)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ Any other .zip or .tar(.gz/.bz2/.xz) archive of photos works with ``--url`` or `
 ``--sha256``/``--md5``/``--size`` (without a pin only its completeness can be checked, and the script prints
 its SHA-256 so that you can pin it next time).
 
-The same guarantees as ``get_cifar10.py`` (see ``_download.py``): downloads go to ``<dest>/.<name>.part`` and
+The same guarantees as ``get_cifar10.py`` (see ``_ensure.py``): downloads go to ``<dest>/.<name>.part`` and
 are resumed after a broken connection; size and checksum are checked before anything is extracted; zip and
 tar members with absolute paths, ``..``, links or devices are refused; extraction goes through a temporary
 folder and files are moved into place only when it is complete; a second run does nothing. The photos end
@@ -40,13 +40,16 @@ from pathlib import Path
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _download as dl  # noqa: E402  (the shared logic, next to this file)
+# The shared modules, next to this file.
+from _cli import add_download_arguments, run, script_parser  # noqa: E402
+from _common import ARCHIVE_SUFFIXES, Archive, DownloadError, describe_size, is_photo  # noqa: E402
+from _ensure import Result, ensure  # noqa: E402
 
 PROG = "get_photos.py"
 DEFAULT_DEST = "data/"
 
 KNOWN = {
-    "coco-val2017": dl.Archive(
+    "coco-val2017": Archive(
         filename="val2017.zip",
         url="http://images.cocodataset.org/zips/val2017.zip",
         size=815_585_330,
@@ -54,7 +57,7 @@ KNOWN = {
         photos=5_000,
         note="COCO publishes no checksum: the size is pinned, not a checksum (pin one with --md5 or --sha256)",
     ),
-    "places365-val256": dl.Archive(
+    "places365-val256": Archive(
         filename="val_256.tar",
         url="http://data.csail.mit.edu/places/places365/val_256.tar",
         md5="e27b17d8d44f4af9a78502beb927f808",  # published on the Places2 download page ("Validation images. 501M")
@@ -81,18 +84,13 @@ def _size(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=PROG,
-        description="Download a data set of photos (COCO 2017 val, Places365 val at 256 px, or any .zip/.tar "
-                    "archive), check it, and extract it safely into DIR. A notebook then uses the photo folder "
-                    "as its dataset (dataset = \"data/val2017\").",
-        epilog="Known archives: " + ", ".join(KNOWN) + " (details: --list). A broken download is resumed by "
-               "running the same command again; nothing is extracted before the archive is verified; a "
-               "second run does nothing.")
+    p = script_parser(PROG, DEFAULT_DEST, __doc__, f"Known archives: {', '.join(KNOWN)} (details: --list); any "
+                      f"other .zip or .tar archive with --url or --archive. A notebook then reads the photo folder "
+                      f"as its dataset (dataset = \"data/val2017\").")
     p.add_argument("name", nargs="?", metavar="NAME", help="a known archive (see --list); leave it out to "
                    "fetch any archive given by --url or --archive")
     p.add_argument("--list", action="store_true", help="show the known archives and exit")
-    dl.add_common_arguments(p, DEFAULT_DEST)
+    add_download_arguments(p)
     p.add_argument("--md5", type=_hex(32, "--md5"), metavar="HEX", help="pin the archive's MD5 (replaces a "
                    "known one)")
     p.add_argument("--sha256", type=_hex(64, "--sha256"), metavar="HEX", help="pin the archive's SHA-256")
@@ -105,7 +103,7 @@ def listing() -> str:
     lines = [f"Known photo archives ({PROG} NAME [--dest DIR]):", ""]
     for name, a in KNOWN.items():
         pins = ", ".join(f"{k} {v:,}" if k == "size" else f"{k} {v}" for k, v in a.pins().items())
-        lines += [f"{name:<18} {a.title}: {a.photos:,} photos, {dl.describe_size(a)}",
+        lines += [f"{name:<18} {a.title}: {a.photos:,} photos, {describe_size(a)}",
                   f"{'':<18} {a.url}",
                   f"{'':<18} checked: {pins}",
                   f"{'':<18} {a.note}", ""]
@@ -113,7 +111,7 @@ def listing() -> str:
     return "\n".join(lines)
 
 
-def _custom(args) -> dl.Archive:
+def _custom(args) -> Archive:
     """An archive that is not in KNOWN, named after its URL or file."""
     if args.archive:
         filename = Path(args.archive).name
@@ -122,32 +120,32 @@ def _custom(args) -> dl.Archive:
         # and nothing the URL or the server says can steer the file outside --dest.
         decoded = urllib.parse.unquote(urllib.parse.urlsplit(args.url).path).replace("\\", "/")
         filename = decoded.rstrip("/").rsplit("/", 1)[-1]
-    if (not filename.lower().endswith(dl.ARCHIVE_SUFFIXES) or filename.startswith(".")
+    if (not filename.lower().endswith(ARCHIVE_SUFFIXES) or filename.startswith(".")
             or filename != Path(filename).name or "\0" in filename):
-        raise dl.DownloadError(f"cannot tell an archive's name from {args.archive or args.url!r}: expected a name "
-                               f"ending in {', '.join(dl.ARCHIVE_SUFFIXES)}. Download it another way and pass "
-                               f"--archive PATH.")
-    return dl.Archive(filename=filename, url=args.url, title=filename)
+        raise DownloadError(f"cannot tell an archive's name from {args.archive or args.url!r}: expected a name "
+                            f"ending in {', '.join(ARCHIVE_SUFFIXES)}. Download it another way and pass "
+                            f"--archive PATH.")
+    return Archive(filename=filename, url=args.url, title=filename)
 
 
-def choose(args) -> dl.Archive:
+def choose(args) -> Archive:
     if args.name is not None:
         if args.name not in KNOWN:
-            raise dl.DownloadError(f"unknown archive {args.name!r}; the known ones are {', '.join(KNOWN)} "
-                                   f"(--list), or give any archive with --url URL or --archive PATH.")
+            raise DownloadError(f"unknown archive {args.name!r}; the known ones are {', '.join(KNOWN)} "
+                                f"(--list), or give any archive with --url URL or --archive PATH.")
         archive = KNOWN[args.name]
     elif args.url or args.archive:
         archive = _custom(args)
     else:
-        raise dl.DownloadError(f"name an archive ({', '.join(KNOWN)}; see --list), or give one with --url URL or "
-                               f"--archive PATH.")
+        raise DownloadError(f"name an archive ({', '.join(KNOWN)}; see --list), or give one with --url URL or "
+                            f"--archive PATH.")
     pins = {k: getattr(args, k) for k in ("size", "md5", "sha256") if getattr(args, k) is not None}
     return dataclasses.replace(archive, **pins)
 
 
-def how_to_use(result: dl.Result, archive: dl.Archive) -> str:
+def how_to_use(result: Result, archive: Archive) -> str:
     folders = [f for f in result.folders if result.photo_count(f)] or []
-    top_level = sum(1 for rel in result.files if "/" not in rel and dl.is_photo(rel))
+    top_level = sum(1 for rel in result.files if "/" not in rel and is_photo(rel))
     lines = []
     for folder in folders:
         lines.append(f"{result.photo_count(folder):,} photos in {result.dest / folder}")
@@ -172,15 +170,15 @@ def main(argv=None) -> int:
 
     def body() -> int:
         archive = choose(args)
-        result = dl.ensure(archive, args.dest, url=args.url, local=args.archive, force=args.force,
-                           keep_archive=args.keep_archive, retries=args.retries, progress=not args.quiet)
+        result = ensure(archive, args.dest, url=args.url, local=args.archive, force=args.force,
+                        keep_archive=args.keep_archive, retries=args.retries, progress=not args.quiet)
         if result.already_there:
             print(f"{archive.filename} is already extracted in {result.dest} (checked against "
                   f".{archive.filename}.verified.json); nothing to do (--force extracts it again).")
         print(how_to_use(result, archive))
         return 0
 
-    return dl.run(body, PROG)
+    return run(body, PROG)
 
 
 if __name__ == "__main__":

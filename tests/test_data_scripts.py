@@ -43,8 +43,9 @@ def _load(name: str):
 
 get_cifar10 = _load("get_cifar10")
 get_photos = _load("get_photos")
-dl = get_cifar10.dl
-assert get_photos.dl is dl
+# The shared modules, as both scripts imported them from data_scripts/ (which they put on sys.path).
+common, download, extract = (sys.modules[name] for name in ("_common", "_download", "_extract"))
+assert get_photos.ensure is get_cifar10.ensure
 
 RECORD = 1 + 3 * 32 * 32
 RECORDS_PER_BATCH = 2
@@ -77,7 +78,7 @@ def no_internet(monkeypatch):
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(dl, "RETRY_WAIT_S", 0.0)
+    monkeypatch.setattr(download, "RETRY_WAIT_S", 0.0)
     return blocked
 
 
@@ -260,7 +261,7 @@ def _run(script, argv, capsys):
 
 @pytest.mark.parametrize("data_filter", [True, False], ids=["tarfile-data-filter", "own-extraction"])
 def test_cifar_download_extracts_the_layout_load_cifar10_reads(cifar, tmp_path, capsys, monkeypatch, data_filter):
-    monkeypatch.setattr(dl, "HAS_DATA_FILTER", data_filter and dl.HAS_DATA_FILTER)
+    monkeypatch.setattr(extract, "HAS_DATA_FILTER", data_filter and extract.HAS_DATA_FILTER)
     dest = tmp_path / "data"
     code, out, err = _run(get_cifar10, ["--dest", str(dest)], capsys)  # with progress bars (on stderr)
     assert code == 0, err
@@ -392,11 +393,11 @@ def test_part_longer_than_the_archive_is_discarded(cifar, tmp_path, capsys):
 
 
 def test_disk_full_while_extracting_keeps_the_verified_archive(cifar, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(dl, "free_bytes", lambda path: 10**12 if path == tmp_path else 100)
+    monkeypatch.setattr(common, "free_bytes", lambda path: 10**12 if path == tmp_path else 100)
     code, _, err = _run(get_cifar10, ["--dest", str(tmp_path), "--quiet"], capsys)
     assert code == 1 and "not enough free disk space" in err and "extracting" in err
     assert _tree(tmp_path) == ["cifar-10-binary.tar.gz"]  # verified, renamed from .part, kept for the next run
-    monkeypatch.setattr(dl, "free_bytes", lambda path: 10**12)  # space freed
+    monkeypatch.setattr(common, "free_bytes", lambda path: 10**12)  # space freed
     code, _, err = _run(get_cifar10, ["--dest", str(tmp_path), "--quiet"], capsys)
     assert code == 0, err
     assert len(cifar.requests) == 1 and not (tmp_path / "cifar-10-binary.tar.gz").exists()
@@ -461,7 +462,7 @@ def test_http_error_is_explained(cifar, tmp_path, capsys):
 
 
 def test_not_enough_disk_space(cifar, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(dl, "free_bytes", lambda path: len(FAKE_CIFAR) - 1)
+    monkeypatch.setattr(common, "free_bytes", lambda path: len(FAKE_CIFAR) - 1)
     code, _, err = _run(get_cifar10, ["--dest", str(tmp_path), "--quiet"], capsys)
     assert code == 1 and "not enough free disk space" in err and "--dest" in err
     assert _tree(tmp_path) == []
@@ -509,7 +510,7 @@ def test_unsafe_tar_members_are_refused(cifar, tmp_path, capsys, monkeypatch, ki
 
 
 def test_unsafe_members_are_refused_without_the_data_filter(cifar, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(dl, "HAS_DATA_FILTER", False)
+    monkeypatch.setattr(extract, "HAS_DATA_FILTER", False)
     test_unsafe_tar_members_are_refused(cifar, tmp_path, capsys, monkeypatch, "symlink")
 
 
@@ -703,5 +704,5 @@ def test_an_encoded_path_in_the_url_cannot_steer_the_file_outside_dest(server, t
 
 @pytest.mark.parametrize("name", ["../x.tar", "/abs/x.tar", "a/x.tar", "a\\x.tar", ".hidden.tar", "", ".."])
 def test_an_archive_name_is_a_plain_file_name(name):
-    with pytest.raises(dl.DownloadError, match="is not a plain file name"):
-        dl.Archive(filename=name, url=None)
+    with pytest.raises(common.DownloadError, match="is not a plain file name"):
+        common.Archive(filename=name, url=None)
