@@ -82,7 +82,6 @@ def image_scores(rgb: torch.Tensor, truth: torch.Tensor, prior: torch.Tensor | N
     """
     from .color import rgb_to_l_ab
     from .metrics import auc, colorfulness, rebalanced_auc, uv_loss
-    from .semantic import correct
 
     if rgb.shape != truth.shape:
         raise ValueError(f"image_scores: rgb and truth must have the same shape, got {tuple(rgb.shape)} and "
@@ -95,7 +94,7 @@ def image_scores(rgb: torch.Tensor, truth: torch.Tensor, prior: torch.Tensor | N
         scores["rebalanced_auc"] = rebalanced_auc(ab, true_ab, prior.to(ab.device), reduction="none")
     scores["colorfulness"] = colorfulness(rgb, reduction="none")
     if judge is not None and labels is not None:
-        scores["semantic"] = correct(judge, rgb, labels)
+        scores["semantic"] = judge.correct(rgb, labels)
     return {k: v.detach().to("cpu", torch.float64) for k, v in scores.items()}
 
 
