@@ -136,7 +136,7 @@ def test_patches_scale_resizes_the_shorter_side():
 def test_patches_reject_bad_input():
     with pytest.raises(ValueError, match=r"10x12 pixels.*16x16 patch"):
         data.random_patches({"tiny": _noise_photo(10, 12)}, 16, 1, seed=0)
-    with pytest.raises(ValueError, match="count must be a positive integer"):
+    with pytest.raises(ValueError, match="count must be a whole number"):
         data.random_patches([_noise_photo(20, 20)], 16, 0, seed=0)
     with pytest.raises(ValueError, match=r"uint8 NumPy array of shape \(H,W,3\)"):
         data.random_patches([_noise_photo(20, 20).astype(np.float32)], 16, 1, seed=0)
@@ -144,7 +144,7 @@ def test_patches_reject_bad_input():
         data.random_patches([_noise_photo(20, 20).transpose(2, 0, 1)], 16, 1, seed=0)
     with pytest.raises(ValueError, match="empty"):
         data.random_patches([], 16, 1, seed=0)
-    with pytest.raises(ValueError, match="seed must be an integer"):
+    with pytest.raises(ValueError, match="seed must be a whole number"):
         data.random_patches([_noise_photo(20, 20)], 16, 1, seed=None)
 
 
@@ -340,7 +340,7 @@ def test_load_folder_errors(tmp_path):
     (empty / "bad.png").write_bytes(b"\x89PNG garbage")
     with pytest.raises(ValueError, match="none of the 1 image files.*bad.png"):
         data.load_folder(empty, 16)
-    with pytest.raises(ValueError, match="size must be a positive integer"):
+    with pytest.raises(ValueError, match="size must be a whole number"):
         data.load_folder(empty, 0)
 
 
@@ -697,9 +697,9 @@ def test_labelled_folder_errors_say_what_to_fix(tmp_path):
         data.load_labelled_folder(tmp_path)
     with pytest.raises(ValueError, match="'train' or 'test'"):
         data.load_labelled_folder(loose, "val")
-    with pytest.raises(ValueError, match="count must be a positive integer"):
+    with pytest.raises(ValueError, match="count must be a whole number"):
         data.load_labelled_folder(loose, count=0)
-    with pytest.raises(ValueError, match="seed must be an integer"):
+    with pytest.raises(ValueError, match="seed must be a whole number"):
         data.load_labelled_folder(loose, seed=1.5)
 
 

@@ -30,12 +30,12 @@ the model has not seen. Three more embedded images (:data:`CURIOSITIES`: a retin
 Hubble deep field, a stained tissue section) are scientific images, not photos of the
 world; they are in neither split, but :func:`load_photo` reads them too.
 
-One module per idea, each importing only from those above it in this table (and from
-``_arguments``, the checks of counts, seeds and splits they share):
+One module per idea, each importing only from those above it in this table:
 
 ============  =================================================================================
 module        what it holds
 ============  =================================================================================
+splits        the two splits, ``"train"`` and ``"test"``, and the check of a ``split``
 images        one image file, PIL image or array as uint8 RGB; uint8 -> float32 in [0, 1]
 photos        the embedded photos, their split and the curiosities
 patches       random square patches of photos

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._arguments import check_split
+from .splits import check_split
 from .labelled import is_labelled_folder, load_labelled_folder
 from .root import DATA_ENV_VAR, data_root
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ._arguments import positive_int
+from .._validate import whole_number
 from .images import UnreadableImage, read_image_file
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -126,8 +126,8 @@ def load_folder(folder, size: int, recursive: bool = True, limit: int | None = N
     an image, empty) is skipped, listed in ``skipped`` with the reason, and counted in one warning.
     A missing folder is a FileNotFoundError; a folder with no readable photo a ValueError.
     """
-    size = positive_int(size, "size")
+    size = whole_number(size, "size")
     if limit is not None:
-        limit = positive_int(limit, "limit")
+        limit = whole_number(limit, "limit")
     folder, files = image_files(folder, recursive)
     return load_files(folder, files, size, limit, "load_folder")

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._validate import describe
-from ._arguments import check_seed, check_split, positive_int
+from .._validate import describe, whole_number
+from .splits import check_split
 from .folders import IMAGE_EXTENSIONS, image_files, load_files
 
 
@@ -137,10 +137,10 @@ def load_labelled_folder(root, split: str = "train", size: int = 32, count: int 
     A missing folder is a FileNotFoundError; a malformed one a ValueError that says what to fix.
     """
     check_split(split)
-    size = positive_int(size, "size")
+    size = whole_number(size, "size")
     if count is not None:
-        count = positive_int(count, "count")
-    seed = check_seed(seed)
+        count = whole_number(count, "count")
+    seed = whole_number(seed, "seed", 0)
     if not isinstance(root, (str, os.PathLike)):
         raise ValueError(f"root must be a folder path, got {describe(root)}.")
     folder, classes, per_class = _labelled_files(Path(root).expanduser(), split)

@@ -7,10 +7,9 @@ import numpy as np
 import torch
 
 from .. import quantize
-from .._validate import check_channels, describe
+from .._validate import check_channels, describe, whole_number
 from ..color import denormalize_ab, normalize_ab, normalize_l, rgb_to_l_ab
 from ..device import default_device
-from ._arguments import positive_int
 from .images import to_float_image
 
 
@@ -61,7 +60,7 @@ class LabPairs(torch.utils.data.Dataset):
             raise ValueError(f"LabPairs.from_rgb: expected a batch of shape (N,3,H,W), got {describe(images)}; "
                              f"a single (3,H,W) image needs `image.unsqueeze(0)`.")
         check_channels(images, 3, "LabPairs.from_rgb images", "RGB")
-        chunk = positive_int(chunk, "chunk")
+        chunk = whole_number(chunk, "chunk")
         device = default_device() if device is None else torch.device(device)
 
         n, _, h, w = images.shape
@@ -99,7 +98,7 @@ class LabPairs(torch.utils.data.Dataset):
         the same as ``quantize.class_prior`` of all the (denormalised) ab at once. Empty pairs are a
         ValueError.
         """
-        chunk = positive_int(chunk, "chunk")
+        chunk = whole_number(chunk, "chunk")
         counts = torch.zeros(quantize.NUM_BINS, dtype=torch.float64, device=self.device)
         for start in range(0, len(self), chunk):
             counts += quantize.bin_counts(denormalize_ab(self.ab[start:start + chunk])).to(self.device)
@@ -131,7 +130,7 @@ class LabPairs(torch.utils.data.Dataset):
         The permutation and flips are drawn once at the start of the epoch, on the device; each batch is
         then an index_select and a ``torch.where``, with no host work and no synchronisation.
         """
-        batch_size = positive_int(batch_size, "batch_size")
+        batch_size = whole_number(batch_size, "batch_size")
         if generator is not None and not isinstance(generator, torch.Generator):
             raise ValueError(f"generator must be a torch.Generator or None, got {describe(generator)}.")
         n, device = len(self), self.device

@@ -6,8 +6,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .._validate import describe
-from ._arguments import check_seed, positive_int
+from .._validate import describe, whole_number
 
 
 def _resize_shorter_side(photo: np.ndarray, shorter: int) -> np.ndarray:
@@ -54,10 +53,10 @@ def random_patches(photos, size: int, count: int, seed: int, flip: bool = True,
     The random draws do not depend on ``flip``: the same seed gives the same crops with ``flip``
     on or off, only mirrored.
     """
-    size = positive_int(size, "size")
-    count = positive_int(count, "count")
-    seed = check_seed(seed)
-    if scale is not None and positive_int(scale, "scale") < size:
+    size = whole_number(size, "size")
+    count = whole_number(count, "count")
+    seed = whole_number(seed, "seed", 0)
+    if scale is not None and whole_number(scale, "scale") < size:
         raise ValueError(f"scale (the shorter side after resizing) must be >= the patch size {size}, got {scale}.")
     if isinstance(photos, dict):
         named = list(photos.items())

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
-from .._validate import describe
-from ._arguments import check_split, positive_int
+from .._validate import describe, whole_number
+from .splits import check_split
 from .cifar10 import CIFAR10_CLASSES, find_cifar10, load_cifar10_from_data_root
 from .folders import image_files, load_files
 from .labelled import LAYOUT, is_labelled_folder, labelled_classes, load_labelled_folder
@@ -70,9 +70,9 @@ def _in_test_split(path: Path, folder: Path) -> bool:
 def _checked(source, split, size, count):
     """The arguments both loaders share, checked: (the resolved source, size, count)."""
     check_split(split)
-    size = positive_int(size, "size")
+    size = whole_number(size, "size")
     if count is not None:
-        count = positive_int(count, "count")
+        count = whole_number(count, "count")
     return resolve_dataset(source), size, count
 
 
