@@ -39,7 +39,7 @@ from colorlab.device import fast_bf16
 from colorlab.models import PaletteNet, build_model
 from colorlab.palette import fast_histogram
 from colorlab.results import MEASURES, Claim, ResultsTable, image_scores
-from colorlab.train import fit, prior_of
+from colorlab.train import fit
 
 NETWORKS = {  # the settings notebooks 04, 05 and 06 train them with
     "regression (L2)": dict(model={"name": "regression"}, train=dict(loss="mse", lr=2e-3)),
@@ -100,7 +100,7 @@ def main() -> None:
     if not fast_bf16(course.device):
         print(f"note: {course.device} has no fast bf16, so fit trains in float32 there whatever amp says")
     train_pairs = course.pairs("train")
-    prior = prior_of(train_pairs).cpu()
+    prior = train_pairs.class_prior().cpu()
     test_rgb = course.test_rgb()
     judge = labels = None
     if args.dataset == "cifar10":

@@ -39,10 +39,9 @@ from . import distributed as dist
 from .color import denormalize_ab
 from .losses import regression_loss, soft_cross_entropy_sparse
 from .palette import fast_histogram
-from .quantize import NUM_BINS, SOFT_K, SOFT_SIGMA, bin_counts, class_prior, rebalance_weights, soft_encode_sparse
+from .quantize import SOFT_K, SOFT_SIGMA, class_prior, rebalance_weights, soft_encode_sparse
 
-__all__ = ["Objective", "Regression", "Classification", "Palette", "soft_targets", "soft_targets_of",
-           "data_bin_counts"]
+__all__ = ["Objective", "Regression", "Classification", "Palette", "soft_targets", "soft_targets_of"]
 
 
 def soft_targets(ab_norm: torch.Tensor, out_stride: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,18 +71,6 @@ def soft_targets_of(data, out_stride: int, chunk: int = 512) -> tuple[torch.Tens
         b, t = soft_targets(data.ab[start:start + chunk], out_stride)
         bins[start:start + chunk], weights[start:start + chunk] = b, t
     return bins, weights
-
-
-def data_bin_counts(data, chunk: int = 256) -> torch.Tensor:
-    """How many pixels of a :class:`~colorlab.data.LabPairs`' ab fall in each of the 313 bins.
-
-    Float64 (313,), on the data's device; counted ``chunk`` images at a time, so that a large data set
-    never needs a second copy of its ab.
-    """
-    counts = torch.zeros(NUM_BINS, dtype=torch.float64, device=data.device)
-    for start in range(0, len(data), chunk):
-        counts += bin_counts(denormalize_ab(data.ab[start : start + chunk])).to(data.device)
-    return counts
 
 
 class Objective:
@@ -125,7 +112,7 @@ class Classification(Objective):
         self.out_stride = out_stride
         self.weights = None
         if rebalance is not None:
-            counts = dist.all_reduce_sum(data_bin_counts(data))
+            counts = dist.all_reduce_sum(data.bin_counts())
             self.weights = rebalance_weights(class_prior(counts), rebalance).to(device=data.device,
                                                                                 dtype=torch.float32)
         if data.ab.shape[-1] % out_stride == 0:

@@ -90,19 +90,25 @@ class LabPairs(torch.utils.data.Dataset):
             return self
         return LabPairs(self.l.to(device), self.ab.to(device))
 
-    def class_prior(self, chunk: int = 256) -> torch.Tensor:
-        """The smoothed class prior of the pairs' ab: a (313,) float64 tensor on their device, summing to 1.
+    def bin_counts(self, chunk: int = 256) -> torch.Tensor:
+        """How many pixels of the pairs' ab fall in each of Zhang's 313 bins: float64 (313,) on their device.
 
-        The pixels are counted over Zhang's 313 bins ``chunk`` images at a time (so the hard encoding
-        never holds the whole set at once), then smoothed by :func:`colorlab.quantize.class_prior`;
-        the same as ``quantize.class_prior`` of all the (denormalised) ab at once. Empty pairs are a
-        ValueError.
+        Counted ``chunk`` images at a time (:func:`colorlab.quantize.bin_counts`), so the hard encoding
+        never holds the whole set at once.
         """
         chunk = whole_number(chunk, "chunk")
         counts = torch.zeros(quantize.NUM_BINS, dtype=torch.float64, device=self.device)
         for start in range(0, len(self), chunk):
             counts += quantize.bin_counts(denormalize_ab(self.ab[start:start + chunk])).to(self.device)
-        return quantize.class_prior(counts)
+        return counts
+
+    def class_prior(self, chunk: int = 256) -> torch.Tensor:
+        """The smoothed class prior of the pairs' ab: a (313,) float64 tensor on their device, summing to 1.
+
+        :meth:`bin_counts`, smoothed by :func:`colorlab.quantize.class_prior`; the same as
+        ``quantize.class_prior`` of all the (denormalised) ab at once. Empty pairs are a ValueError.
+        """
+        return quantize.class_prior(self.bin_counts(chunk))
 
     def batches(self, batch_size: int, shuffle: bool = True, flip: bool = False,
                 generator: torch.Generator | None = None, drop_last: bool = False, also: tuple = ()):
