@@ -4,7 +4,7 @@
 ``colorlab tour`` prints the device and draws the embedded photos in RGB, L, a and b,
 ``colorlab train`` trains a model to a checkpoint, ``colorlab colorize`` applies it
 to photos and ``colorlab evaluate`` scores checkpoints on held-out images (UV loss,
-AuC, colorfulness, the semantic test of 003). Run ``colorlab --help`` for the options.
+AuC, colorfulness, the semantic test of Li and Wang). Run ``colorlab --help`` for the options.
 """
 
 from __future__ import annotations
@@ -91,8 +91,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     if not (args.work_size >= 16):
         raise ValueError(f"--work-size must be at least 16 pixels (the network sees the photo at that size), "
                          f"got {args.work_size}.")
-    if not (args.temperature > 0 and math.isfinite(args.temperature)):
-        raise ValueError(f"--temperature must be a positive number, got {args.temperature}.")
+    _positive_number(args.temperature, "--temperature")
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"--out {out_dir} is a file; give a folder for the colorized photos.")
@@ -148,26 +147,25 @@ def _check_output_file(path: str, flag: str) -> None:
         raise ValueError(f"{flag} {path}: cannot write in {parent} (permission denied); choose another place.")
 
 
-def _positive(value, flag: str, kind=int, allow_none: bool = False):
-    if value is None and allow_none:
-        return
-    if value is None or not (value > 0) or (kind is float and not math.isfinite(value)):
-        raise ValueError(f"{flag} must be a positive {'whole number' if kind is int else 'number'}, got {value}.")
+def _positive_number(value, flag: str) -> None:
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{flag} must be a positive number, got {value}.")
 
 
 def _train(args: argparse.Namespace, info) -> int:
+    from ._validate import whole_number
+    from .checkpoints import read_checkpoint
     from .data import LabPairs, load_images
     from .device import seed_everything
     from .models import build_model
-    from .checkpoints import read_checkpoint
     from .train import TrainConfig, TrainingInterrupted, changed_settings, fit
 
     # -- every argument and the output path, before any data is read or any step trained
-    for flag, value, kind, optional in (("--width", args.width, int, False), ("--steps", args.steps, int, False),
-                                        ("--batch-size", args.batch_size, int, False), ("--size", args.size, int, False),
-                                        ("--count", args.count, int, True), ("--lr", args.lr, float, False),
-                                        ("--halve-every", args.halve_every, int, True)):
-        _positive(value, flag, kind, optional)
+    for flag, value in (("--width", args.width), ("--steps", args.steps), ("--batch-size", args.batch_size),
+                        ("--size", args.size), ("--count", args.count), ("--halve-every", args.halve_every)):
+        if value is not None or flag not in ("--count", "--halve-every"):  # those two may be left out
+            whole_number(value, flag)
+    _positive_number(args.lr, "--lr")
     if args.seconds is not None and not (args.seconds >= 0):
         raise ValueError(f"--seconds must be a number of seconds >= 0, got {args.seconds}.")
     _check_output_file(args.out, "--out")
@@ -336,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, default=1e-3)
     tr.add_argument("--loss", choices=["mse", "smooth_l1", "blur"], default="mse", help="regression loss")
     tr.add_argument("--rebalance", type=float, default=0.5, help="classification: lambda (negative: no rebalancing)")
-    tr.add_argument("--halve-every", type=int, default=None, help="halve the learning rate every N steps (000)")
+    tr.add_argument("--halve-every", type=int, default=None, help="halve the learning rate every N steps (as Zhu et al. did)")
     tr.add_argument("--seconds", type=float, default=None, help="stop after this many seconds of training")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
@@ -348,9 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluate", help="score checkpoints on held-out images: UV loss, AuC, colorfulness, semantic",
                         description="Score checkpoints written by `colorlab train` on the test split of a data set, "
-                                    "next to the gray output and the truth: UV loss (000), AuC and rebalanced AuC "
+                                    "next to the gray output and the truth: UV loss (Zhu et al.), AuC and rebalanced AuC "
                                     "(Zhang; prior from the training images), colorfulness (Hasler and Suesstrunk) "
-                                    "and the semantic test of 003 (a small classifier trained on colour images, fed "
+                                    "and the semantic test of Li and Wang (a small classifier trained on colour images, fed "
                                     "each row's images). A classification network gives a row per decoding: mode, "
                                     "mean and the annealed mean at each --temperatures. Prints a Markdown table.")
     ev.add_argument("checkpoints", nargs="+", metavar="CKPT", help="checkpoints written by `colorlab train`")
@@ -373,8 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.set_defaults(func=cmd_evaluate)
 
-    jd = sub.add_parser("judge", help="train the semantic test's judge (003) on colour images and record it",
-                        description="Train the classifier of 003's semantic test on the colour training images of a "
+    jd = sub.add_parser("judge", help="train the semantic test's judge (Li and Wang) on colour images and record it",
+                        description="Train the classifier of Li and Wang's semantic test on the colour training images of a "
                                     "labelled data set, measure it on the true and gray test images, and write it "
                                     "with a JSON record (data, settings, accuracy, sha256). colorlab's reference "
                                     "judge (colorlab/judges/cifar10_judge.pt) was made by this command.")

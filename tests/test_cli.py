@@ -122,12 +122,12 @@ def _replace(args, flag, value):
 
 
 @pytest.mark.parametrize("change, message", [
-    (("--width", "0"), "--width must be a positive whole number, got 0"),
-    (("--steps", "0"), "--steps must be a positive whole number, got 0"),
-    (("--steps", "-5"), "--steps must be a positive whole number, got -5"),
-    (("--batch-size", "0"), "--batch-size must be a positive whole number"),
-    (("--size", "-1"), "--size must be a positive whole number"),
-    (("--count", "0"), "--count must be a positive whole number"),
+    (("--width", "0"), "--width must be a whole number >= 1, got 0"),
+    (("--steps", "0"), "--steps must be a whole number >= 1, got 0"),
+    (("--steps", "-5"), "--steps must be a whole number >= 1, got -5"),
+    (("--batch-size", "0"), "--batch-size must be a whole number >= 1"),
+    (("--size", "-1"), "--size must be a whole number >= 1"),
+    (("--count", "0"), "--count must be a whole number >= 1"),
 ])
 def test_train_refuses_bad_numbers_in_one_line_before_any_work(tmp_path, capsys, monkeypatch, change, message):
     import colorlab.data
