@@ -1,4 +1,5 @@
-"""The package's shape: no module reaches for another's private names, and no two modules import each other.
+"""The package's shape: no module reaches for another's private names, no two modules import each other,
+and every import follows the layers that ``colorlab/__init__.py`` lists.
 
 Both tests read colorlab's source with :mod:`ast` and import nothing of it.
 
@@ -218,3 +219,53 @@ def test_no_module_imports_a_private_name_of_another():
 def test_the_import_graph_has_no_cycle():
     found = cycles(import_graph())
     assert not found, "import cycles:\n" + "\n".join(" -> ".join(c) for c in found)
+
+
+def layers() -> dict[str, int]:
+    """The layer of each top-level module or package, from the numbered list in colorlab/__init__.py's docstring."""
+    import re
+
+    doc = ast.get_docstring(ast.parse(_source("colorlab")))
+    items: dict[int, str] = {}
+    number = None
+    for line in doc.splitlines():
+        start = re.match(r"^(\d+)\. (.*)", line)
+        if start:
+            number = int(start.group(1))
+            items[number] = start.group(2)
+        elif number is not None and line.startswith("   "):
+            items[number] += " " + line.strip()  # an item continued on the next line
+        else:
+            number = None  # the list has ended
+    # an item names its modules before the first colon: "``color``, ``quantize``: what they are"
+    return {f"colorlab.{name}": number for number, text in items.items()
+            for name in re.findall(r"``(\w+)``", text.split(": ")[0])}
+
+
+def _top(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+def test_every_module_has_a_layer():
+    listed = layers()
+    assert len(set(listed.values())) >= 5, listed  # the list was read
+    missing = sorted({_top(m) for m in MODULES if m != "colorlab"} - set(listed))
+    assert not missing, f"modules that colorlab/__init__.py's layers do not list: {missing}"
+
+
+def upward_imports(graph: dict[str, set[str]], listed: dict[str, int]) -> list[str]:
+    """Each import of a module from a later layer than its own, as a line."""
+    return sorted(f"{module} (layer {listed[_top(module)]}) imports {target} (layer {listed[_top(target)]})"
+                  for module, targets in graph.items() if module != "colorlab" and _top(module) in listed
+                  for target in targets if _top(target) in listed and listed[_top(target)] > listed[_top(module)])
+
+
+def test_the_layer_check_catches_an_upward_import():
+    listed = {"colorlab.color": 2, "colorlab.models": 5}
+    graph = {"colorlab.color": {"colorlab.models.cnn"}, "colorlab.models.cnn": {"colorlab.color"}}
+    assert upward_imports(graph, listed) == ["colorlab.color (layer 2) imports colorlab.models.cnn (layer 5)"]
+
+
+def test_data_flows_one_way():
+    upward = upward_imports(import_graph(), layers())
+    assert not upward, "imports from a later layer:\n" + "\n".join(upward)
