@@ -56,7 +56,7 @@ def train(course, network: str, amp: bool, seed: int):
         model = PaletteNet(width=course.size.width)
     else:
         model = build_model({**spec["model"], "width": course.size.width})
-    config = course.config(**spec["train"], amp=amp, seed=seed, time_budget=None)
+    config = course.train_config(**spec["train"], amp=amp, seed=seed, time_budget=None)
     start = time.perf_counter()
     history = fit(model, course.pairs("train"), config, progress=False)
     return model.eval(), history, time.perf_counter() - start

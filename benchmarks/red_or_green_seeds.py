@@ -18,24 +18,11 @@ import argparse
 import torch
 
 import colorlab.train as train
-from colorlab.color import lab_to_rgb, normalize_l, rgb_to_l_ab, rgb_to_lab
+from colorlab.color import normalize_l, rgb_to_l_ab
 from colorlab.colorize import predict_ab
 from colorlab.course import setup
-from colorlab.data import LabPairs, to_float_image
+from colorlab.data import GREEN_AB, RED_AB, LabPairs, paint_red_or_green, to_float_image
 from colorlab.models import build_model
-
-RED_AB, GREEN_AB = torch.tensor([40.0, 25.0]), torch.tensor([-40.0, 30.0])
-
-
-def red_or_green(course) -> torch.Tensor:
-    """Notebook 01's images: real patches' L rescaled to 45..70, coloured red or green in turn."""
-    textures = rgb_to_lab(to_float_image(course.images("train")[:512]))[:, :1]
-    low, high = textures.amin(dim=(2, 3), keepdim=True), textures.amax(dim=(2, 3), keepdim=True)
-    lightness = 45 + 25 * (textures - low) / (high - low + 1e-6)
-    is_red = torch.arange(len(lightness)) % 2 == 0
-    ab = torch.where(is_red[:, None, None, None], RED_AB[:, None, None], GREEN_AB[:, None, None])
-    ab = ab.expand(-1, -1, *lightness.shape[2:])
-    return (lab_to_rgb(torch.cat([lightness, ab], dim=1)) * 255).round().to(torch.uint8)
 
 
 def main() -> None:
@@ -47,7 +34,7 @@ def main() -> None:
     if args.keep_running_averages:
         train.recompute_batch_norm = lambda model, *args, **kwargs: model.eval()
     course = setup(dataset=args.dataset, size="quick", verbose=False)
-    images = red_or_green(course)
+    images = paint_red_or_green(course.images("train")[:512])  # notebook 01's images
     pairs = LabPairs.from_rgb(images, device=course.device)
     l, _ = rgb_to_l_ab(to_float_image(images[:64]).to(course.device))
     halfway = (RED_AB + GREEN_AB) / 2

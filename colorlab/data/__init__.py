@@ -44,7 +44,8 @@ labelled      ``train/<class>/`` and ``test/<class>/`` folders, with their label
 root          :func:`data_root`: where downloaded data sets live
 cifar10       CIFAR-10's binary files, its classes, finding it under :func:`data_root`
 sources       :func:`load_images` and :func:`load_labelled_images` of any source
-pairs         :class:`LabPairs`: the (L, ab) tensors the models train on, and their class prior
+pairs         :class:`LabPairs`: the (L, ab) tensors the models train on, their bin counts and class prior
+red_or_green  the averaging problem's images: real textures' L, painted one red or one green
 ============  =================================================================================
 """
 
@@ -57,6 +58,7 @@ from .labelled import is_labelled_folder, load_labelled_folder
 from .pairs import LabPairs
 from .patches import random_patches
 from .photos import CURIOSITIES, EMBEDDED_PHOTOS, TEST_PHOTOS, TRAIN_PHOTOS, embedded_photos, load_photo
+from .red_or_green import GREEN_AB, RED_AB, paint_red_or_green
 from .root import DATA_ENV_VAR, data_root
 from .sources import classes_of, has_labels, load_images, load_labelled_images, resolve_dataset
 
@@ -86,4 +88,7 @@ __all__ = [
     "has_labels",
     "classes_of",
     "data_root",
+    "RED_AB",
+    "GREEN_AB",
+    "paint_red_or_green",
 ]
