@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .color import denormalize_ab, l_ab_to_rgb, normalize_l, rgb_to_l_ab
+from .device import model_device
 from .quantize import ZHANG_TEMPERATURE, decode
 
 
@@ -73,12 +74,6 @@ def colorize_decodings(model: nn.Module, rgb: torch.Tensor,
     return out
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    for tensor in list(model.parameters()) + list(model.buffers()):
-        return tensor.device
-    return torch.device("cpu")
-
-
 @torch.no_grad()
 def colorize(image, model: nn.Module, temperature: float = ZHANG_TEMPERATURE, method: str = "annealed",
              work_size: int = 256) -> np.ndarray:
@@ -106,7 +101,7 @@ def colorize(image, model: nn.Module, temperature: float = ZHANG_TEMPERATURE, me
     if isinstance(work_size, bool) or not isinstance(work_size, (int, np.integer)) or work_size < 16:
         raise ValueError(f"colorize: work_size must be a whole number of pixels >= 16, got {work_size!r}.")
     photo = load_image(image)  # (H,W,3) uint8, EXIF-rotated, any mode converted to RGB
-    device = _model_device(model)
+    device = model_device(model)
     rgb = torch.from_numpy(np.array(photo)).to(device).permute(2, 0, 1).unsqueeze(0).float() / 255.0
     l, _ = rgb_to_l_ab(rgb)
     h, w = l.shape[-2:]

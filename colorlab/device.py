@@ -83,6 +83,13 @@ def is_gpu(device: torch.device | str) -> bool:
     return torch.device(device).type in ("cuda", "mps")
 
 
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of a model's first parameter or buffer; the CPU for a model that has neither."""
+    for tensor in list(model.parameters()) + list(model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python's ``random``, NumPy's global generator and torch (CPU and every GPU)."""
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):

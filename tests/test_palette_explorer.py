@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import io
 
-import ipywidgets as widgets
 import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from colorlab.explorers import PaletteExplorer
 from colorlab.models import PaletteNet
 from colorlab.palette import NAMED_COLOURS, bin_index, mean_ab, push_palette
-from colorlab.explorers import PaletteExplorer
 from colorlab.quantize import NUM_BINS
+from widget_tree import descendants, png
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -63,28 +63,18 @@ def explorer():
     return PaletteExplorer(MeanColourNet(estimate()), photos(), names=["first", "second"])
 
 
-def _png(image: widgets.Image) -> bytes:
-    return bytes(image.value)
-
-
-def _descendants(widget):
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from _descendants(child)
-
-
 def test_widget_tree_holds_the_controls_and_images(explorer):
-    tree = list(_descendants(explorer.widget))
+    tree = list(descendants(explorer.widget))
     for name in ("colour_picker", "hue_slider", "strength_slider", "bin_picker", "bin_share_slider", "reset_button",
                  "image_picker", "colorization_image", "palette_image", "status"):
         assert any(w is getattr(explorer, name) for w in tree), name
     assert list(explorer.colour_picker.options) == [*NAMED_COLOURS, "hue"]
     for image in (explorer.colorization_image, explorer.palette_image):
-        data = _png(image)
+        data = png(image)
         assert data.startswith(PNG)
         assert Image.open(io.BytesIO(data)).mode == "RGB"
     z = explorer.zoom
-    width, height = Image.open(io.BytesIO(_png(explorer.colorization_image))).size
+    width, height = Image.open(io.BytesIO(png(explorer.colorization_image))).size
     assert width > 4 * W * z and height > H * z  # four panels side by side, labels above
     assert "mean (a, b)" in explorer.status.value
     assert "application/vnd.jupyter.widget-view+json" in explorer._repr_mimebundle_()
@@ -119,9 +109,9 @@ def test_a_hue_angle_pushes_like_the_named_colour(explorer):
     explorer.push(40.0, 0.5)  # red's hue
     assert explorer.colour_picker.value == "hue" and explorer.hue_slider.value == 40.0
     assert torch.allclose(explorer.current_palette(), by_name, atol=1e-6)
-    before = _png(explorer.colorization_image)
+    before = png(explorer.colorization_image)
     explorer.hue_slider.value = 200.0  # cyan's hue: the slider alone redraws
-    assert _png(explorer.colorization_image) != before
+    assert png(explorer.colorization_image) != before
     assert explorer.current_ab()[0].mean() < 0
 
 
@@ -131,8 +121,8 @@ def test_moving_the_strength_slider_redraws(explorer):
     palettes = set()
     for strength in (0.0, 0.3, 0.9):
         explorer.strength_slider.value = strength
-        images.add(_png(explorer.colorization_image))
-        palettes.add(_png(explorer.palette_image))
+        images.add(png(explorer.colorization_image))
+        palettes.add(png(explorer.palette_image))
     assert len(images) == 3 and len(palettes) == 3
     assert "strength 0.90" in explorer.status.value
 
@@ -150,11 +140,11 @@ def test_editing_a_bin(explorer):
     green = bin_index(-20, 10)
     explorer.bin_picker.value = green
     assert explorer.bin_share_slider.value == pytest.approx(0.3, abs=0.01)
-    before = _png(explorer.colorization_image)
+    before = png(explorer.colorization_image)
     explorer.bin_share_slider.value = 0.0
     assert explorer.current_palette()[green].item() == 0.0
     assert explorer.current_palette()[q].item() == pytest.approx(0.5)
-    assert _png(explorer.colorization_image) != before
+    assert png(explorer.colorization_image) != before
     assert "2 bin(s) edited" in explorer.status.value
     # shares set later squeeze earlier ones so that they never add up to more than 1
     explorer.edit_bin(bin_index(0, -40), 0.8)
@@ -182,9 +172,9 @@ def test_reset_and_image_change(explorer):
     assert explorer.strength_slider.value == 0.0
     assert torch.allclose(explorer.current_palette(), estimate(), atol=1e-5)
     explorer.edit_bin(bin_index(40, 30), 0.2)
-    first = _png(explorer.colorization_image)
+    first = png(explorer.colorization_image)
     explorer.select_image(1)
-    assert explorer.index == 1 and _png(explorer.colorization_image) != first
+    assert explorer.index == 1 and png(explorer.colorization_image) != first
     assert torch.allclose(explorer.current_palette(), estimate(), atol=1e-5)  # edits belong to their image
 
 
@@ -200,7 +190,7 @@ def test_a_real_palette_network():
     est = ex.current_ab()
     ex.push("red", 1.0)
     assert not torch.allclose(ex.current_ab(), est)  # the palette reaches the output
-    assert _png(ex.colorization_image).startswith(PNG)
+    assert png(ex.colorization_image).startswith(PNG)
     single = PaletteExplorer(model, rgb[0])  # one (3,H,W) image
     assert single.current_ab().shape == (2, H, W)
 

@@ -12,6 +12,7 @@ from colorlab.models import ClassificationCNN, RegressionCNN
 from colorlab.quantize import (BIN_CENTERS, LI_WANG_TEMPERATURE, NUM_BINS, ZHANG_TEMPERATURE, decode_mean,
                                decode_mode)
 from colorlab.explorers import TemperatureExplorer
+from widget_tree import descendants, png
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -47,18 +48,8 @@ def explorer():
     return TemperatureExplorer(_bimodal_logits(), _lightness(), names=["red-green", "yellow-blue"])
 
 
-def _png(image: widgets.Image) -> bytes:
-    return bytes(image.value)  # ipywidgets keeps the bytes as a memoryview
-
-
-def _descendants(widget):
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from _descendants(child)
-
-
 def test_widget_tree_holds_the_controls_and_images(explorer):
-    tree = list(_descendants(explorer.widget))
+    tree = list(descendants(explorer.widget))
     for part in (explorer.temperature_slider, explorer.image_picker, explorer.row_slider, explorer.col_slider,
                  explorer.colorization_image, explorer.distribution_image, explorer.curve_image, explorer.status,
                  *explorer.preset_buttons.values()):
@@ -68,7 +59,7 @@ def test_widget_tree_holds_the_controls_and_images(explorer):
     assert isinstance(explorer.image_picker, widgets.Dropdown)
     assert explorer.image_picker.options == (("red-green", 0), ("yellow-blue", 1))
     for image in (explorer.colorization_image, explorer.distribution_image, explorer.curve_image):
-        assert isinstance(image, widgets.Image) and _png(image).startswith(PNG)
+        assert isinstance(image, widgets.Image) and png(image).startswith(PNG)
     assert explorer.temperature == pytest.approx(ZHANG_TEMPERATURE)
     bundle = explorer._repr_mimebundle_()
     data = bundle[0] if isinstance(bundle, tuple) else bundle
@@ -76,12 +67,12 @@ def test_widget_tree_holds_the_controls_and_images(explorer):
 
 
 def test_moving_the_slider_redraws(explorer):
-    before_png, before_ab = _png(explorer.colorization_image), explorer.current_ab()
-    before_curve = _png(explorer.curve_image)
+    before_png, before_ab = png(explorer.colorization_image), explorer.current_ab()
+    before_curve = png(explorer.curve_image)
     explorer.temperature_slider.value = 0.05  # as a drag in the browser would
-    assert _png(explorer.colorization_image).startswith(PNG)
-    assert _png(explorer.colorization_image) != before_png
-    assert _png(explorer.curve_image) != before_curve  # the line at the current T moved
+    assert png(explorer.colorization_image).startswith(PNG)
+    assert png(explorer.colorization_image) != before_png
+    assert png(explorer.curve_image) != before_curve  # the line at the current T moved
     assert not torch.allclose(explorer.current_ab(), before_ab)
     assert "T = 0.050" in explorer.status.value
 
@@ -111,18 +102,18 @@ def test_colorfulness_curve_falls_from_mode_to_mean(explorer):
 def test_selecting_a_pixel_or_an_image_changes_the_distribution(explorer):
     redraws = []
     explorer.colorization_image.observe(redraws.append, names="value")
-    before = _png(explorer.distribution_image)
+    before = png(explorer.distribution_image)
     assert explorer.pixel == (32, 32)  # the centre, cell (8, 8) of the logits
     winners = _bimodal_logits()[0].argmax(dim=0)
     row, col = (int(x) for x in (winners != winners[8, 8]).nonzero()[0] * 4 + 1)  # a cell won by the other colour
     explorer.select_pixel(row, col)
     assert explorer.pixel == (row, col)
     assert len(redraws) == 1  # both sliders moved, one redraw
-    after_pixel = _png(explorer.distribution_image)
+    after_pixel = png(explorer.distribution_image)
     assert after_pixel.startswith(PNG) and after_pixel != before
     explorer.select_image(1)
     assert explorer.index == 1
-    assert _png(explorer.distribution_image) != after_pixel
+    assert png(explorer.distribution_image) != after_pixel
     explorer.row_slider.value = 40  # a slider moved in the browser
     assert explorer.distribution().shape == (NUM_BINS,)
     assert f"pixel (row 40, col {col})" in explorer.status.value
@@ -159,7 +150,7 @@ def test_from_model_runs_the_network_once():
     assert explorer.logits.shape == (2, NUM_BINS, 8, 8) and explorer.logits.device.type == "cpu"
     assert not explorer.logits.requires_grad
     assert torch.equal(explorer.truth, rgb)
-    assert _png(explorer.colorization_image).startswith(PNG)
+    assert png(explorer.colorization_image).startswith(PNG)
     model.eval()
     l, _ = rgb_to_l_ab(rgb)
     expected = predict_ab(model, normalize_l(l[1:]), "annealed", 0.5)[0]
@@ -202,12 +193,12 @@ def test_truth_is_drawn_beside_the_colorization():
     logits, l = _bimodal_logits(), _lightness()
     alone = TemperatureExplorer(logits, l)
     with_truth = TemperatureExplorer(logits, l, truth=torch.rand(2, 3, H, W))
-    assert _png(with_truth.colorization_image) != _png(alone.colorization_image)
+    assert png(with_truth.colorization_image) != png(alone.colorization_image)
     from io import BytesIO
 
     from PIL import Image
-    width_alone = Image.open(BytesIO(_png(alone.colorization_image))).width
-    width_truth = Image.open(BytesIO(_png(with_truth.colorization_image))).width
+    width_alone = Image.open(BytesIO(png(alone.colorization_image))).width
+    width_truth = Image.open(BytesIO(png(with_truth.colorization_image))).width
     assert width_truth > 2 * width_alone - 1
 
 

@@ -1,8 +1,6 @@
-"""What the explorers of this package check and build alike (private to the package)."""
+"""What the explorers of this package check alike (private to the package)."""
 
 from __future__ import annotations
-
-import torch
 
 
 def image_names(names, n: int, who: str) -> list[str]:
@@ -18,10 +16,3 @@ def image_names(names, n: int, who: str) -> list[str]:
     if len(names) != n:
         raise ValueError(f"{who}: got {len(names)} names for {n} images; expected {n}.")
     return names
-
-
-def model_device(model) -> torch.device:
-    """The device of a model's first parameter or buffer; the CPU for a model that has neither."""
-    for tensor in list(model.parameters()) + list(model.buffers()):
-        return tensor.device
-    return torch.device("cpu")

@@ -36,11 +36,12 @@ from PIL import Image, ImageDraw
 
 from .._validate import rgb_image
 from ..color import denormalize_ab, l_ab_to_rgb, normalize_l, rgb_to_l_ab
+from ..device import model_device
 from ..files import png_bytes, to_uint8
 from ..palette import (NAMED_COLOURS, NAMED_HUES, bin_rgb, edit_bins, hue_to_ab, mean_ab, push_palette, target_ab,
                        top_bins)
 from ..quantize import BIN_CENTERS, GRID, LATTICE_LO, LATTICE_N, NUM_BINS, bin_cells
-from ._shared import image_names, model_device
+from ._shared import image_names
 
 HUE = "hue"  # the colour picker's last option: push towards the hue slider's angle
 TOP_K = 8  # bins offered for editing and shown as swatches

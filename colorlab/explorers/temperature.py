@@ -37,12 +37,13 @@ from PIL import Image, ImageDraw
 
 from .._validate import channels_image, check_range, rgb_image
 from ..color import l_ab_to_rgb, normalize_l, rgb_to_l_ab
+from ..device import model_device
 from ..files import png_bytes, to_uint8
 from ..metrics import colorfulness
 from ..palette import SWATCH_L, bin_rgb
 from ..quantize import (BIN_CENTERS, GRID, LATTICE_LO, LATTICE_N, LI_WANG_TEMPERATURE, NUM_BINS, ZHANG_TEMPERATURE,
                         annealed_mean, bin_cells)
-from ._shared import image_names, model_device
+from ._shared import image_names
 
 T_MIN, T_MAX = 0.01, 1.0  # the slider's range; T_MIN is the mode for any practical purpose
 CURVE_POINTS = 20  # temperatures on the colourfulness curve (log grid), plus the two presets
