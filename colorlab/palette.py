@@ -53,7 +53,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ._validate import as_tensor, channels_image, check_finite
+from ._validate import as_tensor, channels_image, check_finite, whole_number
 from .quantize import BIN_CENTERS, GRID, LATTICE_LO, NUM_BINS, bin_centers, encode_hard, nearest_bin
 
 TARGET_CHROMA = 50.0  # chroma of the named colours, in ab units
@@ -243,8 +243,7 @@ def top_bins(hist, k: int = 8, lightness: float = SWATCH_L) -> list[PaletteEntry
     h, single = _histograms(hist, "top_bins")
     if not single:
         raise ValueError(f"top_bins: expected one histogram of shape ({NUM_BINS},), got {tuple(h.shape)}.")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"top_bins: k must be a positive integer, got {k!r}.")
+    k = whole_number(k, "top_bins: k")
     h = (h[0] / h[0].sum()).detach().double().cpu()
     shares, bins = torch.topk(h, min(int(k), NUM_BINS))
     rgb = bin_rgb(lightness)

@@ -12,6 +12,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
+from ._validate import whole_number
 from .color import lab_to_rgb, rgb_to_lab
 from .palette import bin_rgb
 from .quantize import BIN_CENTERS
@@ -137,8 +138,7 @@ def gamut(lightness: float, half_width: int = 110) -> tuple[torch.Tensor, torch.
     """
     if isinstance(lightness, bool) or not isinstance(lightness, (int, float)) or not 0 <= lightness <= 100:
         raise ValueError(f"gamut: lightness must be a number in [0, 100], got {lightness!r}.")
-    if isinstance(half_width, bool) or not isinstance(half_width, int) or half_width < 1:
-        raise ValueError(f"gamut: half_width must be a positive whole number of ab units, got {half_width!r}.")
+    half_width = whole_number(half_width, "gamut: half_width (ab units)")
     grid = torch.linspace(-half_width, half_width, 2 * half_width + 1)
     b_grid, a_grid = torch.meshgrid(grid, grid, indexing="ij")
     lab = torch.stack([torch.full_like(a_grid, float(lightness)), a_grid, b_grid])

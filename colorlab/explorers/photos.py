@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .._validate import whole_number
 from ..data import load_photo, to_float_image
 
 PATCHES_PER_SIDE = 4  # the training patches cut a photo's shorter side into about this many
@@ -28,9 +29,8 @@ def photo_at_patch_scale(name: str, patch: int, side: int = 96) -> torch.Tensor:
     -------
     float32 RGB tensor (3, side, side) in [0, 1], on the CPU.
     """
-    for what, value in (("patch", patch), ("side", side)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"photo_at_patch_scale: {what} must be a positive number of pixels, got {value!r}.")
+    patch = whole_number(patch, "photo_at_patch_scale: patch (pixels)")
+    side = whole_number(side, "photo_at_patch_scale: side (pixels)")
     photo = to_float_image(torch.tensor(load_photo(name)).permute(2, 0, 1))[None]
     scale = PATCHES_PER_SIDE * patch / min(photo.shape[-2:])
     photo = F.interpolate(photo, scale_factor=scale, mode="area" if scale < 1 else "bilinear")
