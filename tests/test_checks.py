@@ -58,6 +58,18 @@ def raises_check(checker, fn, match=None):
     return message
 
 
+def passes(capsys, checker, fn):
+    """Run a checker that must pass; return the one line it printed, after checking it is the ✓ line.
+
+    A passing checker returns None: the check cell then has no result, which nbgrader would
+    read as a partial score (and warn that ``True`` cannot be converted to one).
+    """
+    assert checker(fn) is None
+    out = capsys.readouterr().out
+    assert out.startswith("✓ ") and out.endswith(").\n") and out.count("\n") == 1, out
+    return out
+
+
 def has_number(message):
     return re.search(r"\d", message) is not None
 
@@ -96,8 +108,7 @@ def test_public_names():
 
 @pytest.mark.parametrize("name, checker, fn, reference, count", CHECKERS, ids=IDS)
 def test_the_reference_passes_with_one_tick_line(capsys, name, checker, fn, reference, count):
-    assert checker(fn) is True
-    out = capsys.readouterr().out
+    out = passes(capsys, checker, fn)
     assert re.fullmatch(rf"✓ {name} matches {re.escape(reference)} on {re.escape(count)} "
                         r"\(largest difference \d\.\de[-+]\d\d\)\.\n", out), out
 
@@ -109,12 +120,12 @@ def test_rounded_textbook_yuv_coefficients_pass(capsys):
         y = 0.299 * r + 0.587 * g + 0.114 * b
         return torch.stack([y, 0.492 * (b - y), 0.877 * (r - y)], dim=-3)
 
-    assert checks.check_rgb_to_yuv(textbook)
+    passes(capsys, checks.check_rgb_to_yuv, textbook)
 
 
 def test_a_numpy_result_is_accepted(capsys):
-    assert checks.check_rgb_to_yuv(named("rgb_to_yuv", lambda rgb: rgb_to_yuv(rgb).numpy()))
-    assert "✓ rgb_to_yuv matches" in capsys.readouterr().out
+    out = passes(capsys, checks.check_rgb_to_yuv, named("rgb_to_yuv", lambda rgb: rgb_to_yuv(rgb).numpy()))
+    assert out.startswith("✓ rgb_to_yuv matches")
 
 
 def test_an_independent_annealed_mean_passes(capsys):
@@ -122,7 +133,7 @@ def test_an_independent_annealed_mean_passes(capsys):
         p = torch.softmax(logits / temperature, dim=-3)
         return torch.einsum("...qhw,qc->...chw", p, bin_centers())
 
-    assert checks.check_annealed_mean(mine)
+    passes(capsys, checks.check_annealed_mean, mine)
 
 
 def test_an_independent_conv_block_with_other_keys_passes(capsys):
@@ -133,7 +144,7 @@ def test_an_independent_conv_block_with_other_keys_passes(capsys):
                  for i in range(n)]
         return nn.Sequential(nn.Sequential(*convs), nn.BatchNorm2d(c_out))
 
-    assert checks.check_conv_block(mine)
+    passes(capsys, checks.check_conv_block, mine)
 
 
 # ------------------------------------------------------------------ (c) the stub
@@ -525,14 +536,14 @@ def test_a_student_who_changes_the_input_in_place_still_passes(capsys):
         rgb.fill_(0.5)  # e.g. reusing the input's memory afterwards
         return out
 
-    assert checks.check_rgb_to_yuv(tidy_but_destructive)
+    passes(capsys, checks.check_rgb_to_yuv, tidy_but_destructive)
 
     def destructive_feature(y, row, col):
         out = pixel_feature(y, row, col)
         y[...] = 0
         return out
 
-    assert checks.check_pixel_feature(destructive_feature)
+    passes(capsys, checks.check_pixel_feature, destructive_feature)
 
 
 def test_changing_the_input_cannot_fool_the_reference():
@@ -563,8 +574,7 @@ def test_the_checkers_leave_the_global_rng_alone():
 def test_to_float_image_reference_passes_and_common_mistakes_are_named(capsys):
     from colorlab.checks import check_to_float_image
 
-    assert check_to_float_image(lambda x: x.to(torch.float32) / 255.0) is True
-    assert "✓ " in capsys.readouterr().out
+    passes(capsys, check_to_float_image, lambda x: x.to(torch.float32) / 255.0)
     with pytest.raises(CheckFailed, match=r"255 times .* divide by 255"):
         check_to_float_image(lambda x: x.float())
     with pytest.raises(CheckFailed, match=r"dtype torch.float64 .* torch.float32"):
@@ -591,8 +601,7 @@ def test_ab_histogram_checker(capsys):
         c = counts(ab)
         return c / c.sum(dim=-1, keepdim=True)
 
-    assert check_ab_histogram(shares) is True
-    assert "✓ " in capsys.readouterr().out
+    passes(capsys, check_ab_histogram, shares)
     with pytest.raises(CheckFailed, match="divide by the number of pixels"):
         check_ab_histogram(counts)
     with pytest.raises(CheckFailed, match=r"shape"):

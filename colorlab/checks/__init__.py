@@ -8,7 +8,8 @@ logits) and random ones from a fixed seed, batched and unbatched where the refer
 both -- and answers with one sentence:
 
 - it works: prints ``✓ rgb_to_yuv matches colorlab.color.rgb_to_yuv on 7 inputs (largest
-  difference 3.0e-08).`` and returns True;
+  difference 3.0e-08).`` and returns None, so that the check cell has no result for nbgrader
+  to read as a partial score (it gives a passing cell full marks, a raising one 0);
 - it is still the stub (raises ``NotImplementedError``): raises :class:`ExerciseNotDone`;
 - anything else: raises :class:`CheckFailed` (an ``AssertionError``) naming the input and
   what went wrong -- the element and by how much, the shape, the type, the exception -- with

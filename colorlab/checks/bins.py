@@ -34,7 +34,7 @@ def _soft_variant(ab, k=5, sigma=5.0, two=True, normalise=True, nearest=True, sh
     return out[0] if single else out
 
 
-def check_soft_encode(fn) -> bool:
+def check_soft_encode(fn) -> None:
     """Check ``fn(ab) -> distribution``, Zhang's soft encoding over the 313 ab bins.
 
     ``ab`` is a float tensor (2,H,W) or (N,2,H,W) of unnormalised Lab a and b (about +-110,
@@ -77,15 +77,15 @@ def check_soft_encode(fn) -> bool:
         a, b = BIN_CENTERS[q]
         return f"bin {q} (a={a:g}, b={b:g})"
 
-    return compare(fn, name_of(fn, "soft_encode"), Reference(soft_encode, "colorlab.quantize.soft_encode", atol),
-                   cases,
-                   Explanation(rule="shape {expected}, a distribution over the 313 bins for every pixel",
-                               element=image_element(bin_name), hints=hints,
-                               nan_hint="far from every bin each exp(-d**2 / 50) underflows to 0 and 0/0 is nan; "
-                                        "subtract the smallest d**2 of the pixel before exponentiating"))
+    compare(fn, name_of(fn, "soft_encode"), Reference(soft_encode, "colorlab.quantize.soft_encode", atol),
+            cases,
+            Explanation(rule="shape {expected}, a distribution over the 313 bins for every pixel",
+                        element=image_element(bin_name), hints=hints,
+                        nan_hint="far from every bin each exp(-d**2 / 50) underflows to 0 and 0/0 is nan; "
+                                 "subtract the smallest d**2 of the pixel before exponentiating"))
 
 
-def check_rebalance_weights(fn) -> bool:
+def check_rebalance_weights(fn) -> None:
     """Check ``fn(prior, lam=0.5) -> weights``, Zhang's class-rebalancing weights.
 
     ``prior`` is a float64 tensor (313,), a distribution over the bins (>= 0, sums to 1);
@@ -118,15 +118,15 @@ def check_rebalance_weights(fn) -> bool:
         a, b = BIN_CENTERS[index[0]]
         return f"the weight of bin {index[0]} (a={a:g}, b={b:g})"
 
-    return compare(fn, name_of(fn, "rebalance_weights"),
-                   Reference(rebalance_weights, "colorlab.quantize.rebalance_weights", 1e-9, 1e-5), cases,
-                   Explanation(rule="shape {expected}, one weight per bin", element=weight_of,
-                               nan_hint="with lam=0 a bin of prior 0 gives 1/0; give those bins weight 0 "
-                                        "(and mind that 0 * inf is nan in sum(prior * w))",
-                               proportional="; scale the weights so that sum(prior * w) == 1"))
+    compare(fn, name_of(fn, "rebalance_weights"),
+            Reference(rebalance_weights, "colorlab.quantize.rebalance_weights", 1e-9, 1e-5), cases,
+            Explanation(rule="shape {expected}, one weight per bin", element=weight_of,
+                        nan_hint="with lam=0 a bin of prior 0 gives 1/0; give those bins weight 0 "
+                                 "(and mind that 0 * inf is nan in sum(prior * w))",
+                        proportional="; scale the weights so that sum(prior * w) == 1"))
 
 
-def check_annealed_mean(fn) -> bool:
+def check_annealed_mean(fn) -> None:
     """Check ``fn(logits, temperature) -> ab``, Zhang's annealed mean.
 
     ``logits`` is a float tensor (313,H,W) or (N,313,H,W), one score per bin and pixel;
@@ -156,9 +156,9 @@ def check_annealed_mean(fn) -> bool:
     atol, rtol = 1e-3, 1e-5
     times_t = matches(lambda logits, t: annealed_mean(logits * t * t, t),
                       "that is softmax(logits * T); divide the logits by T", atol, rtol)
-    return compare(fn, name_of(fn, "annealed_mean"),
-                   Reference(annealed_mean, "colorlab.quantize.annealed_mean", atol, rtol), cases,
-                   Explanation(rule="shape {expected}: a and b for every pixel", element=named_channels("ab"),
-                               hints=[times_t, channel_order(("a", "b"), atol, rtol)],
-                               nan_hint="exp(logits / T) overflows to inf and inf/inf is nan; subtract the max logit "
-                                        "before exponentiating (or use torch.softmax)"))
+    compare(fn, name_of(fn, "annealed_mean"),
+            Reference(annealed_mean, "colorlab.quantize.annealed_mean", atol, rtol), cases,
+            Explanation(rule="shape {expected}: a and b for every pixel", element=named_channels("ab"),
+                        hints=[times_t, channel_order(("a", "b"), atol, rtol)],
+                        nan_hint="exp(logits / T) overflows to inf and inf/inf is nan; subtract the max logit "
+                                 "before exponentiating (or use torch.softmax)"))

@@ -32,7 +32,7 @@ def rgb_cases() -> list[Case]:
     ]
 
 
-def check_to_float_image(fn) -> bool:
+def check_to_float_image(fn) -> None:
     """Check ``fn(images) -> float images``, uint8 0-255 to float32 0-1, against :func:`colorlab.data.to_float_image`.
 
     ``images`` is a torch.uint8 tensor of any shape; the result has the same shape, dtype
@@ -56,29 +56,29 @@ def check_to_float_image(fn) -> bool:
                     ".to(torch.float32) first" if not got.is_floating_point() else "")
             raise CheckFailed(f'{name} returned dtype {got.dtype} on "{each.label}"; it should return '
                               f"torch.float32{hint}.") from None
-    return compare(fn, name, Reference(to_float_image, "colorlab.data.to_float_image", 1e-6), cases,
-                   Explanation(factors={255.0: "the values are 0-255: divide by 255"}))
+    compare(fn, name, Reference(to_float_image, "colorlab.data.to_float_image", 1e-6), cases,
+            Explanation(factors={255.0: "the values are 0-255: divide by 255"}))
 
 
-def check_rgb_to_yuv(fn) -> bool:
+def check_rgb_to_yuv(fn) -> None:
     """Check ``fn(rgb) -> yuv``, RGB to YUV (BT.601), against :func:`colorlab.color.rgb_to_yuv`.
 
     ``rgb`` is a float tensor of shape (3,H,W) or (N,3,H,W) with values in [0, 1]; the result
     has the same shape: Y in [0, 1], U in [-0.436, 0.436], V in [-0.615, 0.615] (the matrix
     ``colorlab.color.YUV_FROM_RGB``). Values must agree to 5e-4, which the rounded textbook
-    coefficients (0.436, 0.615, -0.515, ...) meet. Returns True and prints ✓, or raises
+    coefficients (0.436, 0.615, -0.515, ...) meet. Prints ✓ (and returns None), or raises
     :class:`ExerciseNotDone` / :class:`CheckFailed`.
     """
     from ..color import rgb_to_yuv
 
     require_callable(fn, "check_rgb_to_yuv", "rgb_to_yuv")
     atol = 5e-4
-    return compare(fn, name_of(fn, "rgb_to_yuv"), Reference(rgb_to_yuv, "colorlab.color.rgb_to_yuv", atol),
-                   rgb_cases(),
-                   Explanation(element=named_channels("YUV"), hints=[channel_order(("Y", "U", "V"), atol, 0)]))
+    compare(fn, name_of(fn, "rgb_to_yuv"), Reference(rgb_to_yuv, "colorlab.color.rgb_to_yuv", atol),
+            rgb_cases(),
+            Explanation(element=named_channels("YUV"), hints=[channel_order(("Y", "U", "V"), atol, 0)]))
 
 
-def check_rgb_to_lab(fn) -> bool:
+def check_rgb_to_lab(fn) -> None:
     """Check ``fn(rgb) -> lab``, sRGB to CIE Lab (D65), against :func:`colorlab.color.rgb_to_lab`.
 
     ``rgb`` is a float tensor (3,H,W) or (N,3,H,W) in [0, 1]; the result has the same shape:
@@ -93,7 +93,7 @@ def check_rgb_to_lab(fn) -> bool:
     atol, rtol = 1e-3, 1e-5
     no_gamma = matches(lambda rgb: rgb_to_lab(linear_to_srgb(rgb)),
                        "that is the Lab of the RGB values taken as linear; undo the sRGB gamma first", atol, rtol)
-    return compare(fn, name_of(fn, "rgb_to_lab"), Reference(rgb_to_lab, "colorlab.color.rgb_to_lab", atol, rtol),
-                   rgb_cases(),
-                   Explanation(element=image_element(lambda c: ("L", "a", "b")[c]),
-                               hints=[no_gamma, channel_order(("L", "a", "b"), atol, rtol)]))
+    compare(fn, name_of(fn, "rgb_to_lab"), Reference(rgb_to_lab, "colorlab.color.rgb_to_lab", atol, rtol),
+            rgb_cases(),
+            Explanation(element=image_element(lambda c: ("L", "a", "b")[c]),
+                        hints=[no_gamma, channel_order(("L", "a", "b"), atol, rtol)]))

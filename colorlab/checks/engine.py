@@ -297,14 +297,18 @@ def check_values(got: torch.Tensor, want: torch.Tensor, case: Case, name: str, r
     return float(diff.max()) if diff.numel() else 0.0
 
 
-def success(name: str, reference_name: str, what: str, worst: float) -> bool:
-    """Print the ✓ line ("✓ name matches reference on what (largest difference ...).") and return True."""
+def success(name: str, reference_name: str, what: str, worst: float) -> None:
+    """Print the ✓ line ("✓ name matches reference on what (largest difference ...).").
+
+    Nothing is returned: a check cell ends with the checker's call, so a returned value would
+    be the cell's result, which nbgrader reads as a partial score (and warns that ``True``
+    cannot be converted to one). A passing check prints; a failing one raises.
+    """
     print(f"✓ {name} matches {reference_name} on {what} (largest difference {worst:.1e}).")
-    return True
 
 
 def compare(student, name: str, reference: Reference, cases: Sequence[Case],
-            explanation: Explanation = Explanation()) -> bool:
+            explanation: Explanation = Explanation()) -> None:
     """Run ``student`` and ``reference.fn`` on every case; print the ✓ line or raise at the first disagreement.
 
     ``reference.fn`` gets float64 copies of the inputs, ``student`` the inputs as they are
@@ -321,7 +325,7 @@ def compare(student, name: str, reference: Reference, cases: Sequence[Case],
             raise CheckFailed(shape_message(name, tuple(got.shape), tuple(want.shape), each,
                                             explanation.rule)) from None
         worst = max(worst, check_values(got, want, each, name, reference, explanation))
-    return success(name, reference.name, f"{len(cases)} inputs", worst)
+    success(name, reference.name, f"{len(cases)} inputs", worst)
 
 
 # ------------------------------------------------------------------ naming elements and hints

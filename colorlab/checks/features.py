@@ -52,7 +52,7 @@ def photo_luma() -> np.ndarray:
     return rgb_to_yuv(rgb)[0].numpy()
 
 
-def check_pixel_feature(fn) -> bool:
+def check_pixel_feature(fn) -> None:
     """Check ``fn(y, row, col) -> feature``, the 37 numbers that describe one pixel in Zhu, Zhao and Guo's method.
 
     ``y`` is a float64 NumPy array (H,W), the luma Y in [0, 1]; ``row`` and ``col`` lie at
@@ -108,7 +108,7 @@ def check_pixel_feature(fn) -> bool:
             where += {-1: ["one column to the left"], 0: [], 1: ["one column to the right"]}[dc]
             shifted.append(matches(shifted_feature(dr, dc), f"that is the HOG of the window {', '.join(where)}; "
                                    "the window is y[row-8:row+8, col-8:col+8]", atol, 0))
-    return compare(fn, name_of(fn, "pixel_feature"),
-                   Reference(_window_feature, "Y and skimage.feature.hog of the 16x16 window", atol), cases,
-                   Explanation(rule="37 values, shape {expected}: Y at (row, col), then the 36 HOG values",
-                               element=_feature_element, hints=[*shifted, dense]))
+    compare(fn, name_of(fn, "pixel_feature"),
+            Reference(_window_feature, "Y and skimage.feature.hog of the 16x16 window", atol), cases,
+            Explanation(rule="37 values, shape {expected}: Y at (row, col), then the 36 HOG values",
+                        element=_feature_element, hints=[*shifted, dense]))

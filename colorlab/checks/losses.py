@@ -14,7 +14,7 @@ from .engine import Explanation, Reference, case, compare, matches, name_of, req
 _ONE_NUMBER = "a single number, a 0-d tensor (shape ())"
 
 
-def check_uv_loss(fn) -> bool:
+def check_uv_loss(fn) -> None:
     """Check ``fn(pred_rgb, true_rgb) -> loss``, the UV loss of Zhu, Zhao and Guo.
 
     ``pred_rgb`` and ``true_rgb`` are float tensors of the same shape, (3,H,W) or (N,3,H,W),
@@ -44,8 +44,8 @@ def check_uv_loss(fn) -> bool:
             out[float(shape[0])] = "the images of the batch are summed, not averaged"
         return out
 
-    return compare(fn, name_of(fn, "uv_loss"), Reference(uv_loss, "colorlab.metrics.uv_loss", 1e-7, 1e-4), cases,
-                   Explanation(rule=_ONE_NUMBER, factors=factors))
+    compare(fn, name_of(fn, "uv_loss"), Reference(uv_loss, "colorlab.metrics.uv_loss", 1e-7, 1e-4), cases,
+            Explanation(rule=_ONE_NUMBER, factors=factors))
 
 
 def _smooth_l1_variant(pred, target, beta=0.1, divide_by_beta=True, half_beta=True):
@@ -54,7 +54,7 @@ def _smooth_l1_variant(pred, target, beta=0.1, divide_by_beta=True, half_beta=Tr
     return torch.where(e < beta, quadratic, e - (0.5 * beta if half_beta else 0.5)).mean()
 
 
-def check_smooth_l1(fn) -> bool:
+def check_smooth_l1(fn) -> None:
     """Check ``fn(pred, target, beta=0.1) -> loss``, the SmoothL1 (Huber-like) loss of Depaoli and Mistrali.
 
     ``pred`` and ``target`` are float tensors of the same shape (N,C,H,W). For each error
@@ -88,8 +88,8 @@ def check_smooth_l1(fn) -> bool:
         matches(lambda p, t, beta=0.1: _smooth_l1_variant(p, t, beta, half_beta=False),
                 "above beta the loss is |e| - 0.5 * beta, not |e| - 0.5", atol, rtol),
     ]
-    return compare(fn, name_of(fn, "smooth_l1"), Reference(smooth_l1, "colorlab.losses.smooth_l1", atol, rtol),
-                   cases, Explanation(rule=_ONE_NUMBER, hints=hints, factors=summed))
+    compare(fn, name_of(fn, "smooth_l1"), Reference(smooth_l1, "colorlab.losses.smooth_l1", atol, rtol),
+            cases, Explanation(rule=_ONE_NUMBER, hints=hints, factors=summed))
 
 
 def _blur_loss_zero_padded(pred, target):
@@ -105,7 +105,7 @@ def _blur_loss_zero_padded(pred, target):
     return torch.stack(terms).mean()
 
 
-def check_blur_loss(fn) -> bool:
+def check_blur_loss(fn) -> None:
     """Check ``fn(pred, target) -> loss``, Dahl's blur loss.
 
     ``pred`` and ``target`` are float tensors (N,2,H,W) with H, W >= 8. Return, as a 0-d
@@ -134,7 +134,7 @@ def check_blur_loss(fn) -> bool:
     hints = [matches(_blur_loss_zero_padded,
                      'that is the loss with zero padding; pad by reflection, F.pad(x, ..., mode="reflect")',
                      atol, rtol)]
-    return compare(fn, name_of(fn, "blur_loss"), Reference(blur_loss, "colorlab.losses.blur_loss", atol, rtol),
-                   cases, Explanation(rule=_ONE_NUMBER, hints=hints,
-                                      factors=lambda each: {**summed(each),
-                                                            3.0: "the three terms are summed, not averaged"}))
+    compare(fn, name_of(fn, "blur_loss"), Reference(blur_loss, "colorlab.losses.blur_loss", atol, rtol),
+            cases, Explanation(rule=_ONE_NUMBER, hints=hints,
+                               factors=lambda each: {**summed(each),
+                                                     3.0: "the three terms are summed, not averaged"}))

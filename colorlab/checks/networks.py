@@ -103,7 +103,7 @@ def _copy_state(block: nn.Module, ref: nn.Module, call: str) -> None:
     block.load_state_dict(dict(zip(target.keys(), source.values())))
 
 
-def check_conv_block(fn) -> bool:
+def check_conv_block(fn) -> None:
     """Check ``fn(c_in, c_out, n, stride_last=1, dilation=1) -> nn.Sequential``, one block of Li and Wang's Figure 4.
 
     The block is ``n`` 3x3 convolutions, each followed by a ReLU, then one BatchNorm2d over
@@ -117,10 +117,10 @@ def check_conv_block(fn) -> bool:
     require_callable(fn, "check_conv_block", "conv_block")
     # Building the blocks draws from torch's global generator; keep the notebook's seeded sequence intact.
     with torch.random.fork_rng(devices=[]):
-        return _check_conv_block(fn)
+        _check_conv_block(fn)
 
 
-def _check_conv_block(fn) -> bool:
+def _check_conv_block(fn) -> None:
     __tracebackhide__ = True
     from ..models.cnn import conv_block
 
@@ -158,4 +158,4 @@ def _check_conv_block(fn) -> bool:
                 raise CheckFailed(shape_message(f"the block {text}", tuple(got.shape), tuple(want.shape), each,
                                                 "shape {expected}")) from None
             worst = max(worst, check_values(got, want, each, name, reference, explanation))
-    return success(name, reference.name, f"{len(configs)} blocks, each in eval and train mode", worst)
+    success(name, reference.name, f"{len(configs)} blocks, each in eval and train mode", worst)

@@ -7,7 +7,7 @@ import torch
 from .engine import Explanation, Reference, case, compare, name_of, require_callable, rng
 
 
-def check_ab_histogram(fn) -> bool:
+def check_ab_histogram(fn) -> None:
     """Check ``fn(ab) -> histogram``, an image's colour histogram over the 313 bins (Fenu and Bagwell's palette).
 
     ``ab`` is a float tensor (2,H,W) or (N,2,H,W) of unnormalised Lab a and b. Give every pixel to
@@ -36,7 +36,7 @@ def check_ab_histogram(fn) -> bool:
         shape = each.input_shape
         return {float(shape[-1] * shape[-2]): "these are pixel counts: divide by the number of pixels, H x W"}
 
-    return compare(fn, name_of(fn, "ab_histogram"), Reference(ab_histogram, "colorlab.palette.ab_histogram", 1e-6),
-                   cases,
-                   Explanation(rule="one share per bin, (313,) for (2,H,W) and (N,313) for (N,2,H,W)",
-                               factors=factors))
+    compare(fn, name_of(fn, "ab_histogram"), Reference(ab_histogram, "colorlab.palette.ab_histogram", 1e-6),
+            cases,
+            Explanation(rule="one share per bin, (313,) for (2,H,W) and (N,313) for (N,2,H,W)",
+                        factors=factors))
