@@ -16,5 +16,6 @@ tests can compare the bytes.
 from .palette import PaletteExplorer
 from .photos import photo_at_patch_scale
 from .temperature import TemperatureExplorer
+from .your_photo import YourPhotoColorizer
 
-__all__ = ["PaletteExplorer", "TemperatureExplorer", "photo_at_patch_scale"]
+__all__ = ["PaletteExplorer", "TemperatureExplorer", "YourPhotoColorizer", "photo_at_patch_scale"]
