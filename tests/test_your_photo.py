@@ -186,6 +186,17 @@ def test_what_cannot_be_colorized_is_refused_at_once():
         YourPhotoColorizer(_classifier(), temperature=2.0)
     with pytest.raises(ValueError, match="temperature"):
         YourPhotoColorizer(_classifier()).set_temperature(0.0)
+    with pytest.raises(ValueError, match="work_size"):
+        YourPhotoColorizer(_classifier(), work_size=8)
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_the_networks_mode_is_left_as_it_was(training):
+    model = _classifier().train(training)
+    colorizer = YourPhotoColorizer(model)
+    assert colorizer.colorize_file(png_bytes(PHOTO), "chelsea.png")
+    colorizer.set_temperature(1.0)
+    assert model.training is training and all(m.training is training for m in model.modules())
 
 
 def test_both_upload_formats_are_read():

@@ -27,6 +27,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from .._validate import whole_number
 from ..color import rgb_to_gray
 from ..colorize import colorize
 from ..data import load_image, to_float_image
@@ -51,6 +52,7 @@ class _LogitsOnce(nn.Module):
         super().__init__()
         self.network = network
         self.logits: torch.Tensor | None = None
+        self.train(network.training)  # colorize restores this mode, on the network too, when it is done
 
     def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
         if self.logits is None:
@@ -129,7 +131,9 @@ class YourPhotoColorizer:
             raise ValueError(f"YourPhotoColorizer: a {kind!r} network cannot colorize a photo on its own (it needs "
                              f"more than the photo's lightness); give a classification or regression network.")
         temperature = _checked_temperature(temperature)
-        self.model, self.kind, self.work_size, self.preview_side = model, kind, work_size, preview_side
+        self.model, self.kind = model, kind
+        self.work_size = whole_number(work_size, "YourPhotoColorizer: work_size (pixels)", minimum=16)
+        self.preview_side = whole_number(preview_side, "YourPhotoColorizer: preview_side (pixels)")
         self.photo: np.ndarray | None = None
         self.result: np.ndarray | None = None
         self.download_png: bytes = b""
@@ -138,7 +142,8 @@ class YourPhotoColorizer:
         self._build_widgets(temperature)
 
     def _build_widgets(self, temperature: float) -> None:
-        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload a photo")
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload a photo",
+                                         layout=widgets.Layout(width="auto"))
         self.temperature_slider = widgets.FloatLogSlider(
             value=temperature, base=10, min=math.log10(T_MIN), max=math.log10(T_MAX), step=0.01,
             description="temperature", readout_format=".3f", continuous_update=False,  # full-size redraws
@@ -162,7 +167,8 @@ class YourPhotoColorizer:
         self.upload.observe(self._on_upload, names="value")
         self.temperature_slider.observe(lambda _change: self._redraw(), names="value")
         self.widget = widgets.VBox([
-            widgets.HBox([self.upload, *controls]),
+            widgets.HBox([self.upload]),  # in a row, the button is as wide as its label
+            widgets.HBox(controls),
             note,
             self.status,
             widgets.HBox([widgets.VBox([widgets.HTML("gray: what the network sees"), self.gray_image]),
@@ -230,7 +236,8 @@ class YourPhotoColorizer:
         self.download_png = png_bytes(self.result)
         stem = Path(self.name).stem or "photo"
         self.download.value = (
-            f'<a download="{html.escape(stem)}_color.png" '
+            f'<a download="{html.escape(stem)}_color.png" style="color: var(--jp-content-link-color, #1565c0); '
+            f'text-decoration: underline" '
             f'href="data:image/png;base64,{base64.b64encode(self.download_png).decode("ascii")}">'
             f"Download the colorized photo ({w} x {h} px PNG, {len(self.download_png) / 1e3:.0f} kB)</a>")
         how = (f"at T = {self.temperature:.3f}" if self.kind == "classification" else "by the regression network")
