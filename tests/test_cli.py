@@ -2,6 +2,7 @@ import os
 from pathlib import Path
 import matplotlib
 import pytest
+import torch
 
 from colorlab import cli
 from colorlab.course import CourseSize
@@ -20,15 +21,31 @@ def test_tour_prints_device_and_writes_the_figure(tmp_path, capsys, monkeypatch)
     assert not list(tmp_path.glob(".*tmp"))
 
 
-def test_demo_runs_end_to_end_on_a_tiny_budget(tmp_path, capsys):
-    # a smoke test of the whole pipeline; the real figures come from `bash run.sh demo`
-    size = CourseSize("tiny", patch=32, train_count=64, test_count=8, width=4, batch_size=16, steps=5, seconds=60)
-    table = run_demo(tmp_path, size=size, progress=False)
+def test_demo_is_reproducible_counts_its_steps_and_shows_whole_photos(tmp_path, capsys):
+    # the whole pipeline at a tiny size; the real figures come from `bash run.sh demo`
+    from PIL import Image
+
+    from colorlab.data import TEST_PHOTOS, load_photo
+
+    size = CourseSize("tiny", patch=32, train_count=64, test_count=8, width=4, batch_size=16, steps=5, seconds=600)
+    table = run_demo(tmp_path / "first", size=size, progress=True)
+    first = capsys.readouterr()
+    again = run_demo(tmp_path / "again", size=size, progress=False)
+    # the same seed trains the same networks: every per-image score is equal bit for bit, so is the printed table
+    assert str(again) == str(table) and "5 steps in" in first.out
+    for method, scores in table.scores.items():
+        for measure, values in scores.items():
+            assert torch.equal(again.scores[method][measure], values), (method, measure)
     assert set(table.methods) >= {"gray output", "regression (L2)", "classification: mode", "truth"}
     assert table.mean("truth", "uv_loss") == pytest.approx(0, abs=1e-6) and table.mean("truth", "auc") == pytest.approx(1)
     assert table.mean("gray output", "colorfulness") < 1
-    assert (tmp_path / "demo.png").stat().st_size > 10_000
-    assert "UV loss" in capsys.readouterr().out
+    assert "UV loss" in first.out
+    # each network's bar counts the steps it trains, not a large number that a time limit cuts short
+    assert first.err.count("0/5 [") >= 2 and "100000" not in first.err
+    # the figure holds the held-out photos one image pixel to one figure pixel, beside the patches
+    width, height = Image.open(tmp_path / "first" / "demo.png").size
+    photos = [load_photo(name).shape for name in TEST_PHOTOS]
+    assert width > sum(w for _, w, _ in photos) + 3 * 32 and height > 4 * max(h for h, _, _ in photos)
 
 
 def test_cli_reports_bad_input_in_one_line(capsys, monkeypatch):
