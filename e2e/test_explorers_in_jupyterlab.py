@@ -11,7 +11,8 @@ explorer and send a dragged slider back to the kernel. These tests do:
    Playwright for Python through ``executable_path``: no browser download) and run all cells
    from the Run menu, as a student would;
 3. drag the slider with the mouse and check that the colorization the page shows changes
-   (the image bytes in the browser) and that no error appears.
+   (the image bytes in the browser) and that no error appears; upload a photo file to notebook
+   05's your-photo widget and download its colorization, as a student clicks the link.
 
 Screenshots go to ``$COLORLAB_E2E_SCREENSHOTS`` (default: ``e2e/screenshots/``).
 Where Chromium or Playwright is missing the tests skip with a message naming what to install;
@@ -401,11 +402,25 @@ def _no_errors(page: Page) -> None:
     assert not page.page_errors, f"{page.notebook}: uncaught errors in the page: {page.page_errors}"
 
 
-def test_temperature_explorer_redraws_when_the_slider_is_dragged(open_notebook):
-    page = open_notebook("05_classification.ipynb")
-    page.run_all_cells()
+@pytest.fixture(scope="module")
+def classification_notebook(browser):
+    """Notebook 05 open in JupyterLab with every cell run, once for the tests of its two widgets."""
+    lab = JupyterLab([SOLUTIONS / "05_classification.ipynb"])
+    page = None
+    try:
+        page = Page(browser, lab, "05_classification.ipynb")
+        page.run_all_cells()
+        page.screenshot("notebook-after-run-all")
+        yield page
+    finally:
+        if page is not None:
+            page.close()
+        lab.stop()
+
+
+def test_temperature_explorer_redraws_when_the_slider_is_dragged(classification_notebook):
+    page = classification_notebook
     explorer, slider = page.widget_with_slider("T")
-    page.screenshot("notebook-after-run-all")
     readout = slider.locator(".widget-readout").first
     before_t = readout.inner_text().strip()
     colorization = explorer.locator("img").first  # the colorization (beside the truth) comes first
@@ -428,6 +443,48 @@ def test_temperature_explorer_redraws_when_the_slider_is_dragged(open_notebook):
     before_rgb, after_rgb = _decode_png(before), _decode_png(after)
     assert before_rgb.shape == after_rgb.shape
     assert np.abs(before_rgb.astype(int) - after_rgb.astype(int)).max() > 0, "the decoded pixels did not change"
+    _no_errors(page)
+
+
+def test_your_photo_upload_is_colorized_at_full_resolution(classification_notebook, tmp_path):
+    from colorlab.data import load_photo
+    from colorlab.files import save_png
+
+    page = classification_notebook
+    photo = load_photo("coffee")  # 600 x 400; the notebook starts the widget on another photo
+    path = save_png(photo, tmp_path / "my coffee.png")
+    result = page.page.locator("img.colorlab-your-photo-result")
+    result.first.wait_for(timeout=WIDGET_TIMEOUT_S * 1000)
+    widget = page.page.locator(".jp-OutputArea-output", has=result)
+    assert widget.count() == 1, f"expected one your-photo widget, found {widget.count()}"
+    widget, result = widget.first, result.first
+    widget.scroll_into_view_if_needed()
+    old_src = result.get_attribute("src") or ""
+
+    # The upload button opens the browser's file chooser (its <input type=file> is not in the page): choose the file
+    with page.page.expect_file_chooser(timeout=WIDGET_TIMEOUT_S * 1000) as chooser:
+        widget.locator("button.widget-upload").first.click()
+    chooser.value.set_files(str(path))
+
+    page.wait_for_new_image(result, old_src)
+    page.wait_for_text(widget, "my coffee.png: 600 x 400 px, colorized at T = 0.380")
+    page.screenshot("your-photo", widget)
+    preview = _decode_png(page.image_bytes(result))
+    assert max(preview.shape[:2]) <= 400 and preview.shape[1] > preview.shape[0], (
+        f"the preview should be the photo, landscape and at most its own size; it is {preview.shape}")
+    link = widget.locator("a[download]").first
+    assert link.get_attribute("download") == "my coffee_color.png"
+    with page.page.expect_download(timeout=WIDGET_TIMEOUT_S * 1000) as download:
+        link.click()  # a student's click on the link: the browser saves the full-resolution PNG
+    saved = _decode_png(Path(download.value.path()).read_bytes())
+    assert saved.shape == photo.shape, f"the download is {saved.shape}, the photo {photo.shape}"
+    assert np.abs(saved.astype(int) - photo.astype(int)).max() > 0  # colorized, not the photo sent back
+
+    # the same distributions at T = 1: the picture changes, the download follows
+    old_src = result.get_attribute("src")
+    widget.locator("button", has_text=re.compile(r"^mean \(T=1\)$")).first.click()
+    page.wait_for_new_image(result, old_src)
+    page.wait_for_text(widget, "colorized at T = 1.000")
     _no_errors(page)
 
 
