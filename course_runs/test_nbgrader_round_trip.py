@@ -21,6 +21,7 @@ is the point: 07 is the notebook whose training cell nbgrader's 30 s default cut
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -53,10 +54,26 @@ def graded_cells() -> dict[tuple[str, str], float]:
     return cells
 
 
+def solutions_data_root() -> str:
+    """The data root that the notebooks find when they run in solutions/ (``$COLORLAB_DATA``, else the
+    nearest data/ above them): the copy of the course, elsewhere, must read the same data set as that run
+    did, so that ``dataset="auto"`` picks the same images and the networks that run cached are found."""
+    from colorlab.data import data_root
+
+    here = os.getcwd()
+    os.chdir(ROOT / "solutions")
+    try:
+        return str(data_root())
+    finally:
+        os.chdir(here)
+
+
 def nbgrader(course: Path, *args: str) -> str:
     """Run ``nbgrader ARGS`` in the copy of the course, as an instructor would; return its log."""
+    env = {**os.environ, "COLORLAB_DATA": solutions_data_root()}  # the kernels inherit it
     # sys.executable: the kernels it starts run in this same environment (jupyter_client's rule for "python3").
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True,
+                          text=True)
     log = done.stdout + done.stderr
     assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{log[-5000:]}"
     return log
