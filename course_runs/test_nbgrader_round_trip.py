@@ -13,9 +13,12 @@ graded cells are read from solutions/, so an exercise added there is graded here
 
 Grading runs every notebook top to bottom, training included, for each submission. This file
 runs after solutions/ (pytest's testpaths), whose run has put every network in the model cache
-(``$COLORLAB_CACHE``, which the kernels inherit), so each notebook loads its networks instead of
-training them: all eight notebooks, twice, in about 5 minutes on 2 CPU cores. Grading them all
-is the point: 07 is the notebook whose training cell nbgrader's 30 s default cut.
+(``$COLORLAB_CACHE``, which the kernels inherit; ``COLORLAB_DATA`` is set to the data root that
+run found, so that ``dataset="auto"`` picks the same images here), so each notebook loads its
+networks instead of training them. All eight notebooks are graded, twice: 07 is the notebook whose
+training cell nbgrader's 30 s default cut, so grading a subset would miss the point. With the cache
+full that is an estimated 5 minutes on 2 CPU cores (the notebooks' run times less their training);
+on a shared machine so busy that every network was cut short and trained on, it took 47 minutes.
 """
 
 from __future__ import annotations
@@ -37,10 +40,12 @@ STUDENTS = {"as-released": "the release, unchanged", "solved": "the solutions"}
 SUBMITTED_AT = "2026-01-15 12:00:00.000000 UTC"  # nbgrader collect's format; no due date is set, so never late
 
 # Lines in nbgrader's log that are not about grading: the kernel's notice that it talks over local TCP
-# (as under nbval and papermill), and SQLAlchemy 2's notices about how nbgrader 0.9 adds a submission to
-# its gradebook (the scores are stored all the same; the tests below read them back).
+# (as under nbval and papermill); SQLAlchemy 2's notices about how nbgrader 0.9 adds a submission to its
+# gradebook (the scores are stored all the same; the tests below read them back); and nbconvert's note,
+# as it writes the feedback pages, that the figures (matplotlib's PNGs) have no alternative text.
 NOT_ABOUT_GRADING = re.compile(r"\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption"
-                               r"|SAWarning: Object of type <\w+> not in session")
+                               r"|SAWarning: Object of type <\w+> not in session"
+                               r"|\[GenerateFeedbackApp \| WARNING\] Alternative text is missing on \d+ image")
 
 
 def graded_cells() -> dict[tuple[str, str], float]:
