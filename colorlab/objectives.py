@@ -30,6 +30,7 @@ objective              loss                                            networks
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 
 import torch
 import torch.nn.functional as F
@@ -73,14 +74,15 @@ def soft_targets_of(data, out_stride: int, chunk: int = 512) -> tuple[torch.Tens
     return bins, weights
 
 
-class Objective:
-    """The loss of one network on one data set; see the module's docstring. Subclasses set ``loss``."""
+class Objective(ABC):
+    """The loss of one network on one data set; see the module's docstring. Subclasses define ``loss``."""
 
     extras: tuple[torch.Tensor, ...] = ()
 
+    @abstractmethod
     def loss(self, net: nn.Module, l: torch.Tensor, ab: torch.Tensor, *extras: torch.Tensor,
              autocast) -> torch.Tensor:
-        raise NotImplementedError
+        """The float32 loss of one batch (see the module's docstring)."""
 
     def norm_forward(self, model: nn.Module, l: torch.Tensor, ab: torch.Tensor):
         return model(l)
