@@ -306,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="out", help="folder for the figure (default: out/)")
     demo.add_argument("--steps", type=int, default=None, help="training steps per model (default: 500 on a CPU)")
     demo.add_argument("--seconds", type=float, default=None,
-                      help="safety-net time limit per model (default: 240); a cut run is footnoted in the table")
+                      help="safety-net time limit per model (default: 135 on a CPU, 240 on a GPU); "
+                           "a cut run is footnoted in the table")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=cmd_demo)
 
