@@ -29,11 +29,12 @@ are not, since they mean a value was truncated somewhere.
 The package: :mod:`~colorlab.checks.engine` runs and compares; the checkers live by topic in
 :mod:`~colorlab.checks.color_spaces` (notebooks 00, 01), :mod:`~colorlab.checks.losses`
 (01, 03, 04), :mod:`~colorlab.checks.features` (02), :mod:`~colorlab.checks.networks` (04),
-:mod:`~colorlab.checks.bins` (05) and :mod:`~colorlab.checks.palette` (06).
+:mod:`~colorlab.checks.desaturation` (03, 04), :mod:`~colorlab.checks.bins` (05) and :mod:`~colorlab.checks.palette` (06).
 """
 
 from .bins import check_annealed_mean, check_rebalance_weights, check_soft_encode
 from .color_spaces import check_rgb_to_lab, check_rgb_to_yuv, check_to_float_image
+from .desaturation import check_chroma_kept, check_share_near_hue
 from .engine import CheckFailed, ExerciseNotDone
 from .features import check_pixel_feature
 from .losses import check_blur_loss, check_smooth_l1, check_uv_loss
@@ -51,6 +52,8 @@ __all__ = [
     "check_smooth_l1",
     "check_blur_loss",
     "check_conv_block",
+    "check_chroma_kept",
+    "check_share_near_hue",
     "check_soft_encode",
     "check_rebalance_weights",
     "check_annealed_mean",
