@@ -93,13 +93,47 @@ def lab_channels_figure(photos: Mapping[str, object], max_side: int = 256):
     return fig
 
 
+TITLE_FONTSIZE = 9  # points: the row and column titles of image_grid, legible at 100 % zoom
+_GRID_PAD = 0.1  # inches around the grid and between a row title and its row
+_GRID_GAP = 0.05  # inches between two images
+
+
+def text_size(texts: Sequence[str], fontsize: float = TITLE_FONTSIZE) -> tuple[float, float]:
+    """(width, height) in inches of the widest and of the tallest of ``texts`` (str, may hold newlines),
+    as matplotlib draws them at ``fontsize`` points; (0, 0) for no texts."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    scratch = Figure()
+    renderer = FigureCanvasAgg(scratch).get_renderer()
+    boxes = [scratch.text(0, 0, str(t), fontsize=fontsize).get_window_extent(renderer) for t in texts]
+    return (max((b.width for b in boxes), default=0.0) / scratch.dpi,
+            max((b.height for b in boxes), default=0.0) / scratch.dpi)
+
+
 def image_grid(rows: Sequence[Sequence[object]], column_titles: Sequence[str] | None = None,
-               row_titles: Sequence[str] | None = None, size: float = 2.2):
-    """A grid of images: ``rows[i][j]`` is a (3,H,W) tensor in [0, 1] or an (H,W,3) array."""
+               row_titles: Sequence[str] | None = None, size: float = 2.2, title: str | None = None):
+    """A grid of images, each in a square of ``size`` inches: ``rows[i][j]`` is a (3,H,W) tensor in [0, 1]
+    or an (H,W,3) array (uint8, or float in [0, 1]); a short row leaves its last cells empty.
+
+    Row titles (str, may hold newlines) stand horizontally to the left of their row, column titles
+    above the first row, ``title`` above everything. The room each takes is measured from its text
+    and added to the figure, so no title is ever clipped however long, and the images keep their size.
+    """
     import matplotlib.pyplot as plt
 
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols, size * n_rows), squeeze=False)
+    row_title_width = text_size(row_titles)[0] + _GRID_PAD if row_titles is not None else 0.0
+    column_title_height = text_size(column_titles)[1] + _GRID_PAD if column_titles is not None else 0.0
+    title_height = text_size([title], TITLE_FONTSIZE + 2)[1] + _GRID_PAD if title is not None else 0.0
+    left = _GRID_PAD + row_title_width
+    top = _GRID_PAD + title_height + column_title_height
+    width = left + n_cols * size + (n_cols - 1) * _GRID_GAP + _GRID_PAD
+    height = top + n_rows * size + (n_rows - 1) * _GRID_GAP + _GRID_PAD
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(width, height), squeeze=False)
+    # The figure's own margins (not the grid's), so that a caller's later fig.tight_layout() can still redo them.
+    fig.subplots_adjust(left=left / width, right=1 - _GRID_PAD / width, top=1 - top / height,
+                        bottom=_GRID_PAD / height, wspace=_GRID_GAP / size, hspace=_GRID_GAP / size)
     for i, row in enumerate(rows):
         for j in range(n_cols):
             ax = axes[i][j]
@@ -110,11 +144,13 @@ def image_grid(rows: Sequence[Sequence[object]], column_titles: Sequence[str] | 
             else:
                 ax.axis("off")
             if i == 0 and column_titles is not None and j < len(column_titles):
-                ax.set_title(column_titles[j], fontsize=9)
+                ax.set_title(column_titles[j], fontsize=TITLE_FONTSIZE, pad=_GRID_PAD * 72)
             if j == 0 and row_titles is not None:
                 # horizontal, to the left of the row: a long name never runs into the next row's
-                ax.set_ylabel(row_titles[i], fontsize=9, rotation=0, ha="right", va="center")
-    fig.tight_layout()
+                ax.set_ylabel(row_titles[i], fontsize=TITLE_FONTSIZE, rotation=0, ha="right", va="center",
+                              labelpad=_GRID_PAD * 72)
+    if title is not None:
+        fig.suptitle(title, fontsize=TITLE_FONTSIZE + 2, y=1 - _GRID_PAD / height, va="top")
     return fig
 
 

@@ -1,4 +1,4 @@
-"""The ab-plane drawings of colorlab.viz: the gamut and the 313 bins, drawn with the Agg backend."""
+"""colorlab.viz with the Agg backend: the ab-plane drawings (the gamut, the 313 bins) and image_grid's layout."""
 
 import matplotlib
 
@@ -12,7 +12,7 @@ import torch  # noqa: E402
 from colorlab.color import lab_to_rgb, rgb_to_lab  # noqa: E402
 from colorlab.palette import bin_rgb  # noqa: E402
 from colorlab.quantize import BIN_CENTERS, NUM_BINS  # noqa: E402
-from colorlab.viz import GAMUT_GRAY, draw_bins, draw_gamut, gamut  # noqa: E402
+from colorlab.viz import GAMUT_GRAY, draw_bins, draw_gamut, gamut, image_grid  # noqa: E402
 
 
 @pytest.fixture
@@ -74,3 +74,47 @@ def test_draw_bins_sizes_and_values(ax):
         draw_bins(ax, size=np.ones(10))
     with pytest.raises(ValueError, match="lightness"):
         gamut(120.0)
+
+
+# ------------------------------------------------------------------ image_grid
+
+
+def _grid(long_titles=True, **options):
+    images = [[torch.rand(3, 16, 16, generator=torch.Generator().manual_seed(3 * i + j)) for j in range(2)]
+              for i in range(3)]
+    titles = (["classification: annealed T=0.89, a row title longer than the images are wide", "two\nlines", "x"]
+              if long_titles else ["a", "b", "c"])
+    return image_grid(images, row_titles=titles, size=1.0, **options)
+
+
+@pytest.mark.parametrize("options", [{}, {"column_titles": ["input", "output"], "title": "a grid, titled"}])
+def test_image_grid_never_clips_a_row_title(options):
+    fig = _grid(**options)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    inside = fig.bbox
+    row_titles = [ax.yaxis.label for ax in fig.axes if ax.get_ylabel()]
+    assert len(row_titles) == 3
+    texts = row_titles + [ax.title for ax in fig.axes if ax.get_title()] + list(fig.texts)  # fig.texts: the title
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1, (
+            text.get_text(), box, inside)
+    images = [ax.get_window_extent(renderer) for ax in fig.axes]
+    for text in texts:  # and no title runs into an image
+        box = text.get_window_extent(renderer)
+        assert not any(box.overlaps(image) for image in images), text.get_text()
+    plt.close(fig)
+
+
+def test_image_grid_keeps_the_images_at_their_size_and_widens_for_long_titles():
+    short, long = _grid(long_titles=False), _grid()
+    for fig in (short, long):
+        for ax in fig.axes:
+            box = ax.get_position()
+            width, height = fig.get_size_inches()
+            assert box.width * width == pytest.approx(1.0) and box.height * height == pytest.approx(1.0)
+    assert long.get_size_inches()[0] > short.get_size_inches()[0] + 2  # the long title's room, measured
+    assert long.get_size_inches()[1] == pytest.approx(short.get_size_inches()[1])
+    plt.close(short)
+    plt.close(long)
