@@ -75,7 +75,10 @@ def test_check_chroma_kept_names_the_mistake(wrong, words):
 def test_chroma_kept_sentence_follows_the_numbers():
     falls = chroma_kept_sentence({"A": torch.tensor([0.9, 0.5, 0.2], dtype=torch.float64)}, EDGES)
     flat = chroma_kept_sentence({"A": torch.tensor([0.4, 0.45, 0.5], dtype=torch.float64)}, EDGES)
+    tinted = chroma_kept_sentence({"A": torch.tensor([2.5, 1.0, 0.4], dtype=torch.float64)}, EDGES)
+    assert "250 %" in tinted and "get a tint they do not have" in tinted
     assert "90 %" in falls and "20 %" in falls and "takes most from the strongest colours" in falls
+    assert "tint" not in falls
     assert "does not fall with the colour's strength" in flat and "30+" in flat
 
 

@@ -211,7 +211,7 @@ def _kept_variant(pred_ab, true_ab, edges, per_pixel=False, by_pred=False):
 def chroma_kept_sentence(kept: dict, edges: torch.Tensor) -> str:
     """One sentence from :func:`chroma_kept`'s values of each network (name -> (K,) tensor) over the same ``edges``."""
     edges = torch.as_tensor(edges).double()
-    parts, falls = [], []
+    parts, falls, tinted = [], [], []
     for network, values in kept.items():
         filled = [k for k in range(len(values)) if not math.isnan(float(values[k]))]
         if not filled:
@@ -220,11 +220,15 @@ def chroma_kept_sentence(kept: dict, edges: torch.Tensor) -> str:
         low, high = filled[0], filled[-1]
         top = f"{float(edges[high]):g}+" if math.isinf(float(edges[high + 1])) else \
             f"{float(edges[high]):g}-{float(edges[high + 1]):g}"
-        parts.append(f"{network} keeps {_percent(float(values[low]))} of the chroma of the grayest pixels (true "
-                     f"chroma {float(edges[low]):g}-{float(edges[low + 1]):g}) but {_percent(float(values[high]))} "
-                     f"of the most colourful ({top})")
+        parts.append(f"{network} predicts {_percent(float(values[low]))} of the true chroma for the grayest pixels "
+                     f"(true chroma {float(edges[low]):g}-{float(edges[low + 1]):g}) but "
+                     f"{_percent(float(values[high]))} for the most colourful ({top})")
         falls.append(float(values[high]) < float(values[low]) - 0.05)
-    if falls and all(falls):
+        tinted.append(float(values[low]) > 1.05)
+    if falls and all(falls) and all(tinted):
+        moral = ("every pixel is pulled towards one middling chroma: the grayest get a tint they do not have, and "
+                 "the averaging takes most from the strongest colours")
+    elif falls and all(falls):
         moral = "the averaging takes most from the strongest colours"
     elif not any(falls):
         moral = "the share kept does not fall with the colour's strength"
