@@ -96,7 +96,9 @@ IDS = [c[0] for c in CHECKERS]
 def test_public_names():
     assert set(checks.__all__) == ({"ExerciseNotDone", "CheckFailed", "check_to_float_image", "check_ab_histogram"}
                                    | {f"check_{c[0]}" for c in CHECKERS}
-                                   | {"check_chroma_kept", "check_share_near_hue"})  # test_checks_desaturation.py
+                                   | {"check_chroma_kept", "check_share_near_hue"}  # test_checks_desaturation.py
+                                   | {"check_inverse_frequency"}  # test_checks_rebalancing.py
+                                   | {"check_donor_overlap"})  # test_checks_palette_use.py
     assert issubclass(CheckFailed, AssertionError) and issubclass(ExerciseNotDone, Exception)
     assert not issubclass(ExerciseNotDone, AssertionError)  # "not done" is not "wrong"
     for name in checks.__all__:
