@@ -14,8 +14,8 @@ import against it, and that no two modules import each other):
 7. ``colorize``, ``results``, ``semantic``, ``evaluate``, ``viz``, ``explorers``, ``turing_test``,
    ``checks``: using trained networks: colorizing photos, the results table, the semantic judge,
    figures, the notebooks' widgets and exercise checkers
-8. ``course``, ``student_notebooks``, ``demo``, ``cli``: the notebooks' set-up, the student
-   notebooks, the demo and the ``colorlab`` command
+8. ``course``, ``colab``, ``student_notebooks``, ``demo``, ``cli``: the notebooks' set-up, their Colab
+   and Kaggle badges and install cell, the student notebooks, the demo and the ``colorlab`` command
 """
 
 __version__ = "0.1.0"

@@ -223,7 +223,26 @@ def _load_networks(paths: Sequence[Path], device: torch.device, say: Callable[[s
         networks.append(_Network(str(path), name, state["model"], record))
         say(f"  {path}: {name}, width {state['model_config'].get('width', '-')}, {steps} training steps")
         del state  # the optimiser's state is not needed: only the model is kept
-    return networks
+    return _distinct_names(networks)
+
+
+def _distinct_names(networks: list[_Network]) -> list[_Network]:
+    """Networks of the same kind (two regressors trained for different steps, say) would share a row name
+    and their scores would mix; each such name gets its checkpoint's file name, or its whole path where
+    even those agree."""
+    def clashing(nets):
+        names = [n.name for n in nets]
+        return {name for name in names if names.count(name) > 1}
+
+    for label in (lambda n: Path(n.path).stem, lambda n: n.path):
+        same = clashing(networks)
+        if not same:
+            break
+        for net in networks:
+            if net.name in same:
+                net.name = f"{net.name.split(' [')[0]} [{label(net)}]"
+                net.record["method"] = net.name
+    return networks  # the paths differ (_checkpoint_paths refuses one given twice), so the names do now
 
 
 def _check_temperatures(temperatures) -> tuple[float, ...]:
@@ -456,13 +475,15 @@ def _score(networks: Sequence[_Network], temperatures: Sequence[float], images: 
 
 # ------------------------------------------------------------------ the papers' orderings
 
-def paper_claims(methods: Sequence[str]) -> list:
-    """The papers' orderings that can be checked among ``methods`` (row names of :func:`evaluate_checkpoints`).
+def paper_claims(methods: Sequence[str], measures: Sequence[str] | None = None) -> list:
+    """The papers' orderings that can be checked among ``methods`` (row names of :func:`evaluate_checkpoints`)
+    on ``measures`` (the table's, :meth:`colorlab.results.ResultsTable.measures`; None: every measure).
 
     Zhu et al. (000): a CNN (regression, L2) beats gray in UV loss. Li and Wang (003): gray <
     regression < classification (no rebalancing, mode) < its annealed mean (T = 0.89) < truth in the
     semantic test. Zhang et al.: the rebalanced classifier's annealed mean (T = 0.38) is more colourful
-    than the L2 regressor. A claim whose rows are missing is left out. Returns
+    than the L2 regressor. A claim whose rows or measure are missing (a folder of photos has no semantic
+    test) is left out. Returns
     :class:`colorlab.results.Claim` objects for :meth:`colorlab.results.ResultsTable.check`.
     """
     zhu, li_wang, zhang = "Zhu et al. (000)", "Li and Wang (003)", "Zhang et al."
@@ -476,7 +497,8 @@ def paper_claims(methods: Sequence[str]) -> list:
         Claim(zhang, "classification (lambda=0.5): annealed mean T=0.38", "higher", regression, "colorfulness"),
     ]
     present = set(methods)
-    return [c for c in candidates if c.first in present and c.second in present]
+    scored = set(MEASURES if measures is None else measures)
+    return [c for c in candidates if c.first in present and c.second in present and c.measure in scored]
 
 
 # ------------------------------------------------------------------ output

@@ -20,7 +20,7 @@ from colorlab.color import l_ab_to_rgb, normalize_l, rgb_to_gray, rgb_to_l_ab
 from colorlab.colorize import predict_ab
 from colorlab.data import LabPairs, load_images, to_float_image
 from colorlab.evaluate import (GRAY, TRUTH, Evaluation, Row, evaluate_checkpoints, format_table, held_out_images,
-                               save_json)
+                               paper_claims, save_json)
 from colorlab.metrics import auc, colorfulness, rebalanced_auc, uv_loss
 from colorlab.models import MODELS
 from colorlab.checkpoints import load_checkpoint, save_checkpoint
@@ -239,3 +239,29 @@ def test_bad_arguments_are_value_errors(checkpoints):
         evaluate_checkpoints([checkpoints["regression"]], semantic_steps=-1, device="cpu")
     with pytest.raises(ValueError, match="format_table"):
         format_table([])
+
+
+def test_paper_claims_leave_out_what_the_table_cannot_judge():
+    plain = "classification (no rebalancing)"
+    methods = [GRAY, "regression (L2)", f"{plain}: mode", f"{plain}: annealed mean T=0.89", TRUTH]
+    every = paper_claims(methods)
+    assert {c.measure for c in every} == {"uv_loss", "semantic"}  # no rebalanced classifier: no Zhang claim
+    # a folder of photos has no labels, so no semantic test: only the UV-loss claim is left
+    without = paper_claims(methods, ["uv_loss", "auc", "rebalanced_auc", "colorfulness"])
+    assert [(c.first, c.second, c.measure) for c in without] == [("regression (L2)", GRAY, "uv_loss")]
+    assert paper_claims([GRAY, TRUTH]) == []
+
+
+def test_two_checkpoints_of_one_kind_get_rows_of_their_own(checkpoints, tmp_path):
+    # two regressors (as from two runs of different length) must not share a row and mix their scores
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    first, second, third = tmp_path / "a" / "long.pt", tmp_path / "a" / "short.pt", tmp_path / "b" / "long.pt"
+    for copy in (first, second, third):
+        copy.write_bytes(checkpoints["regression"].read_bytes())
+    rows = evaluate_checkpoints([first, second, third], data="samples", size=SIZE, count=8, device="cpu",
+                                semantic_steps=0, seed=SEED, batch_size=BATCH)
+    names = [row.method for row in rows][1:-1]  # between gray and truth
+    assert names == [f"regression (L2) [{first}]", "regression (L2) [short]", f"regression (L2) [{third}]"]
+    assert [c["method"] for c in rows.info["checkpoints"]] == names
+    # the same network three times: the same scores, each over the 8 images once
+    assert len({row.uv_loss for row in rows[1:-1]}) == 1 and rows.table.n == 8

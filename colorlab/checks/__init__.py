@@ -29,7 +29,7 @@ are not, since they mean a value was truncated somewhere.
 The package: :mod:`~colorlab.checks.engine` runs and compares; the checkers live by topic in
 :mod:`~colorlab.checks.color_spaces` (notebooks 00, 01), :mod:`~colorlab.checks.losses`
 (01, 03, 04), :mod:`~colorlab.checks.features` (02), :mod:`~colorlab.checks.networks` (04),
-:mod:`~colorlab.checks.desaturation` (03, 04), :mod:`~colorlab.checks.bins` and :mod:`~colorlab.checks.rebalancing` (05) and :mod:`~colorlab.checks.palette` (06).
+:mod:`~colorlab.checks.desaturation` (03, 04), :mod:`~colorlab.checks.bins` and :mod:`~colorlab.checks.rebalancing` (05), :mod:`~colorlab.checks.palette` (06) and :mod:`~colorlab.checks.measures` (07).
 """
 
 from .bins import check_annealed_mean, check_rebalance_weights, check_soft_encode
@@ -38,6 +38,7 @@ from .desaturation import check_chroma_kept, check_share_near_hue
 from .engine import CheckFailed, ExerciseNotDone
 from .features import check_pixel_feature
 from .losses import check_blur_loss, check_smooth_l1, check_uv_loss
+from .measures import check_auc, check_chroma_band_auc
 from .networks import check_conv_block
 from .palette import check_ab_histogram, check_donor_overlap
 from .rebalancing import check_inverse_frequency
@@ -60,5 +61,7 @@ __all__ = [
     "check_annealed_mean",
     "check_inverse_frequency",
     "check_ab_histogram",
+    "check_auc",
+    "check_chroma_band_auc",
     "check_donor_overlap",
 ]
