@@ -98,7 +98,8 @@ def test_public_names():
                                    | {f"check_{c[0]}" for c in CHECKERS}
                                    | {"check_chroma_kept", "check_share_near_hue"}  # test_checks_desaturation.py
                                    | {"check_inverse_frequency"}  # test_checks_rebalancing.py
-                                   | {"check_donor_overlap"})  # test_checks_palette_use.py
+                                   | {"check_donor_overlap"}  # test_checks_palette_use.py
+                                   | {"check_auc", "check_chroma_band_auc"})  # test_checks_measures.py
     assert issubclass(CheckFailed, AssertionError) and issubclass(ExerciseNotDone, Exception)
     assert not issubclass(ExerciseNotDone, AssertionError)  # "not done" is not "wrong"
     for name in checks.__all__:
