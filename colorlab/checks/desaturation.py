@@ -318,8 +318,8 @@ def share_near_hue_sentence(shares: dict, coloured: dict, within: float = 45.0) 
         faded.append(coloured[network] < 0.75 * coloured["truth"])
     truth_part = f"the truth {_percent(truth)} ({_percent(coloured['truth'])} coloured)"
     if huddled and all(huddled):
-        moral = ("the regression falls back on the average colour: its hues huddle around the mean's"
-                 + (", and fewer of its pixels are coloured at all" if all(faded) else "") + ", which is the sepia")
+        moral = ("the regression falls back on the average colour (its hues huddle around the mean's"
+                 + (", and fewer of its pixels are coloured at all" if all(faded) else "") + "), which is the sepia")
     elif faded and all(faded):
         moral = ("its hues do not huddle around the mean's more than the truth's, but far fewer pixels are coloured "
                  "at all: the regression falls back on gray rather than on the average hue")
