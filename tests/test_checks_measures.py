@@ -169,3 +169,8 @@ def test_band_verdicts_intervals_hold_the_difference_and_the_sentence_reads_them
     assert sentence.startswith("Against B, A is within noise on chroma below 10 and behind on chroma above 10 (by 0.100)")
     assert "where the colour is strong" in sentence and "-0.030 in plain AuC" in sentence
     assert "70% of them" in sentence
+    ahead = [dict(b, difference=d, low=d - 0.01, high=d + 0.01) for b, d in zip(made_up, (0.07, 0.02))]
+    sentence = where_it_loses(ahead, "A", "B")
+    assert sentence.startswith("Against B, A is ahead on every chroma (by 0.070 on chroma below 10, 0.020 on chroma "
+                               "above 10): it loses AuC nowhere this run can tell, and its lead is smallest on chroma "
+                               "above 10;"), sentence

@@ -200,7 +200,8 @@ def where_it_loses(bands: list[dict], first: str = "the L2 regressor", second: s
     """One sentence from :func:`band_verdicts`' bands: where ``first`` is ahead of ``second``, and where behind.
 
     Consecutive bands with the same verdict (ahead: the interval above 0; behind: below 0; within noise)
-    are named together; the sentence ends with where the first loses, and how much of the plain AuC's
+    are named together, each with its gap at its grayest and its most colourful band; the sentence ends
+    with where the first loses (ahead everywhere: where its lead is smallest), and how much of the plain AuC's
     difference (every pixel counted once, so the bands weighted by their share of pixels) the bands
     below ``gray_below`` chroma account for.
     """
@@ -218,12 +219,20 @@ def where_it_loses(bands: list[dict], first: str = "the L2 regressor", second: s
         if v == "within noise":
             parts.append(f"within noise on {where}")
         else:
-            worst = max((bands[k]["difference"] for k in range(i, j + 1)), key=abs)
-            parts.append(f"{v} on {where} ({'by up to ' if j > i else 'by '}{abs(worst):.3f})")
+            if j == i:
+                parts.append(f"{v} on {where} (by {abs(bands[i]['difference']):.3f})")
+            else:  # how the gap moves from the grayest band of the run to the most colourful one
+                ends = [_band_range(bands[k]["lo"], bands[k]["hi"], k == 0, k == len(bands) - 1) for k in (i, j)]
+                parts.append(f"{v} on {where} (by {abs(bands[i]['difference']):.3f} on {ends[0]}, "
+                             f"{abs(bands[j]['difference']):.3f} on {ends[1]})")
     behind = [k for k, v in enumerate(verdict) if v == "behind"]
     ahead = [k for k, v in enumerate(verdict) if v == "ahead"]
     last = len(bands) - 1
-    if not behind:
+    if not behind and ahead:
+        least = min(ahead, key=lambda k: bands[k]["difference"])
+        where = _band_range(bands[least]["lo"], bands[least]["hi"], least == 0, least == len(bands) - 1)
+        loses = f"it loses AuC nowhere this run can tell, and its lead is smallest on {where}"
+    elif not behind:
         loses = "it loses AuC nowhere this run can tell"
     elif len(behind) == len(bands):
         loses = "it loses AuC at every chroma"
