@@ -149,7 +149,8 @@ def palette_use_sentence(swapped: tuple, kept: tuple, pull: tuple, lead: tuple) 
     return (f"Given another image's palette, the network {moves}: its output overlaps the donor's palette by "
             f"{swapped[0]:.0%} against {kept[0]:.0%} when it gets the image's own (difference {pull[0]:+.0%}, 95 % "
             f"interval [{pull_lo:+.0%}, {pull_hi:+.0%}]), and ends {nearer} ({swapped[0]:.0%} against "
-            f"{swapped[1]:.0%}, interval of the difference [{lead_lo:+.0%}, {lead_hi:+.0%}]), {uses}.")
+            f"{swapped[1]:.0%}, interval of the difference [{lead_lo:+.0%}, {lead_hi:+.0%}]; given its own palette "
+            f"it overlaps its own truth's by {kept[1]:.0%}), {uses}.")
 
 
 def check_donor_overlap(fn, net, l_norm: torch.Tensor, palettes: torch.Tensor) -> None:
