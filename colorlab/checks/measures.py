@@ -176,13 +176,14 @@ def band_verdicts(first_ab: torch.Tensor, second_ab: torch.Tensor, true_ab: torc
     """
     d1, chroma = _distance_and_chroma(first_ab.double().cpu(), true_ab.double().cpu())
     d2, _ = _distance_and_chroma(second_ab.double().cpu(), true_ab.double().cpu())
-    masks = torch.stack(_band_masks(chroma, edges), 1).double()  # (N, K, H, W)
-    count = masks.sum((2, 3))  # (N, K): each image's pixels in each band
-    sums = [(pixel_auc(d, max_threshold)[:, None] * masks).sum((2, 3)) for d in (d1, d2)]
+    masks = _band_masks(chroma, edges)  # K of (N, H, W)
+    count = torch.stack([m.sum((1, 2)) for m in masks], 1).double()  # (N, K): each image's pixels in each band
+    sums = [torch.stack([(pixel_auc(d, max_threshold) * m).sum((1, 2)) for m in masks], 1) for d in (d1, d2)]
     n = count.shape[0]
     draws = torch.randint(0, n, (resamples, n), generator=torch.Generator().manual_seed(seed))
-    pooled = count[draws].sum(1)  # (resamples, K)
-    resampled = (sums[0][draws].sum(1) - sums[1][draws].sum(1)) / pooled  # NaN where a draw missed the band
+    times_drawn = torch.zeros(resamples, n, dtype=torch.float64).scatter_add_(1, draws, torch.ones_like(draws).double())
+    # NaN where a resample happened to miss every pixel of a band
+    resampled = times_drawn @ (sums[0] - sums[1]) / (times_drawn @ count)  # (resamples, K)
     total = count.sum(0)
     bands = []
     for k, (lo, hi) in enumerate(zip(list(edges), list(edges)[1:])):
