@@ -111,6 +111,9 @@ def test_the_sentence_words_come_from_the_intervals():
     unclear = inverse_frequency_sentence(rare, colour, (0.0, -0.001, 0.001), (0.2, 0.1, 0.3), (1.0, -1.0, 3.0))
     assert "as close (within noise) to" in unclear and "as colourful (within noise) as" in unclear
     assert "cannot tell the price" in unclear
+    cheaper = inverse_frequency_sentence(rare, colour, (-0.002, -0.003, -0.001), (0.2, 0.1, 0.3), (-5.0, -6.0, -4.0))
+    assert "closer to the truth" in cheaper and "without a price in UV loss, the rare colours it picks being duller" \
+        in cheaper and "less colourful than" in cheaper
     cut = inverse_frequency_sentence(rare, colour, (0.0, -0.001, 0.001), (0.2, 0.1, 0.3), (1.0, -1.0, 3.0), True)
     assert "cut short" in cut
 

@@ -140,6 +140,10 @@ def inverse_frequency_sentence(rare: dict, colourfulness: dict, uv_difference: t
     if overpaints and uv_lo > 0:
         why = ("so pure inverse frequency paints rare colours where the truth has common ones and pays for it, "
                "which is what Zhang et al.'s lambda = 0.5 prevents: its uniform half caps every weight")
+    elif overpaints and uv_hi < 0:
+        duller = ", the rare colours it picks being duller ones" if colour_hi < 0 else ""
+        why = ("so it paints rare colours where the truth has common ones, yet on this run without a price in UV "
+               f"loss{duller}; Zhang et al.'s lambda = 0.5 is the milder push")
     elif overpaints:
         why = ("so it paints rare colours where the truth has common ones, though the UV loss cannot tell the "
                "price on this run; Zhang et al.'s lambda = 0.5 caps every weight with its uniform half")
