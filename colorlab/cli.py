@@ -279,7 +279,8 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
               f"{total} exercises).")
         return 0
     # what each kind of change is called when it is only found (--check), and when it is made
-    said = {"stripped": ("  {}: holds outputs (solutions are committed without them)", "cleared the outputs of {}"),
+    said = {"stripped": ("  {}: holds outputs or old opening cells (badges, install cell)",
+                         "cleared the outputs or wrote the opening cells of {}"),
             "written": ("  {}: out of date", "wrote {}"),
             "removed": ("  {}: has no solution notebook", "removed {} (its solution notebook is gone)")}
     for kind, (found, made) in said.items():

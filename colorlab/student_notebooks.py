@@ -6,7 +6,10 @@ an instructor can also import the course into nbgrader) becomes
 ``# YOUR CODE HERE`` and ``raise NotImplementedError``; the exercise cell and
 the check cell after it get the ``raises-exception`` tag, which lets "Run All"
 in JupyterLab, nbclient and nbval go on past them; outputs are cleared.
-``colorlab notebooks`` runs it.
+Both the solutions and the student copies open with the Colab and Kaggle badges
+and the install cell of :mod:`colorlab.colab`, written here from the repository
+and version in ``pyproject.toml`` beside ``solutions/``, so that all notebooks
+carry the same cell. ``colorlab notebooks`` runs it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .colab import Repository, add_opening_cells, course_repository
 from .files import write_text
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
@@ -134,7 +138,7 @@ class BuildReport:
     """What :func:`build_notebooks` did, or (with ``check``) would do."""
 
     written: list[Path]  # student notebooks (re)written, or stale
-    stripped: list[Path]  # solution notebooks whose outputs were cleared, or that hold outputs
+    stripped: list[Path]  # solution notebooks whose outputs were cleared or opening cells rewritten, or are due
     removed: list[Path]  # student notebooks without a solution, removed or to remove
     exercises: dict[str, int]  # exercises per notebook
 
@@ -143,20 +147,38 @@ class BuildReport:
         return not (self.written or self.stripped or self.removed)
 
 
-def build_notebooks(solutions="solutions", notebooks="notebooks", check: bool = False) -> BuildReport:
+def _path_in(root: Path, path: Path) -> str:
+    """``path`` relative to the repository's root, with forward slashes, as GitHub addresses it."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:  # a folder outside the checkout: address it by its own name
+        return f"{path.parent.name}/{path.name}"
+
+
+def build_notebooks(solutions="solutions", notebooks="notebooks", check: bool = False,
+                    repository: Repository | None = None) -> BuildReport:
     """Regenerate ``notebooks/`` from ``solutions/``; with ``check``, change nothing and report what differs.
 
     Also clears outputs left in the solution notebooks (they are committed
-    without outputs), and removes a student notebook whose solution is gone.
+    without outputs), removes a student notebook whose solution is gone, and
+    writes the Colab badges and install cell into both (:mod:`colorlab.colab`)
+    for ``repository``; by default the one ``pyproject.toml`` beside
+    ``solutions/`` names, and none where there is no ``pyproject.toml`` there
+    (a folder of notebooks outside the course).
     """
     solutions, notebooks = Path(solutions), Path(notebooks)
     if not solutions.is_dir():
         raise FileNotFoundError(f"no solutions folder at {solutions.resolve()}; run this from the course's root "
                                 f"folder or pass --solutions.")
+    root = solutions.resolve().parent
+    if repository is None and (root / "pyproject.toml").is_file():
+        repository = course_repository(root / "pyproject.toml")
     report = BuildReport([], [], [], {})
     sources = sorted(solutions.glob("*.ipynb"))
     for source in sources:
         solution = _read(source)
+        if repository is not None:
+            add_opening_cells(solution, repository, _path_in(root, source))
         clean_text = _text(clear_outputs(copy.deepcopy(solution)))
         if source.read_text(encoding="utf-8") != clean_text:
             report.stripped.append(source)
@@ -165,6 +187,8 @@ def build_notebooks(solutions="solutions", notebooks="notebooks", check: bool = 
         student, exercises = student_notebook(solution, where=str(source))
         report.exercises[source.name] = exercises
         target = notebooks / source.name
+        if repository is not None:  # the student's badges open the student's notebook
+            add_opening_cells(student, repository, _path_in(root, target))
         text = _text(student)
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             report.written.append(target)
