@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import torch
 
 __all__ = ["Measure", "MEASURES", "image_scores", "score_outputs", "ResultsTable", "Claim", "GRAY", "TRUTH",
-           "AGREES", "DIFFERS", "WITHIN_NOISE"]
+           "AGREES", "DIFFERS", "WITHIN_NOISE", "bootstrap_counts", "paired_difference"]
 
 GRAY = "gray"  # the gray output: the photo's own L with a = b = 0 (000's baseline)
 TRUTH = "truth"
@@ -64,6 +64,40 @@ MEASURES = {m.key: m for m in (
 
 
 @torch.no_grad()
+def bootstrap_counts(n: int, resamples: int = 1000, seed: int = 0) -> torch.Tensor:
+    """How often each of ``n`` images is drawn in each of ``resamples`` bootstrap resamples (with replacement,
+    from a generator seeded with ``seed``): a float64 tensor (resamples, n) whose rows sum to n.
+
+    ``counts @ values / n`` is every resample's mean of a per-image value (n,); the same counts applied
+    to two methods' values make their comparison paired. n must be at least 2.
+    """
+    if n < 2:
+        raise ValueError(f"a bootstrap interval needs at least 2 images, got {n}.")
+    draws = torch.randint(0, n, (resamples, n), generator=torch.Generator().manual_seed(seed))
+    return torch.zeros(resamples, n, dtype=torch.float64).scatter_add_(1, draws, torch.ones(resamples, n,
+                                                                                          dtype=torch.float64))
+
+
+def _percentiles(means: torch.Tensor, confidence: float) -> tuple[float, float]:
+    tail = (1 - confidence) / 2
+    lo, hi = torch.quantile(means, torch.tensor([tail, 1 - tail], dtype=torch.float64)).tolist()
+    return lo, hi
+
+
+def paired_difference(first: torch.Tensor, second: torch.Tensor, resamples: int = 1000, confidence: float = 0.95,
+                      seed: int = 0) -> tuple[float, float, float]:
+    """The mean of ``first - second`` over the images and its paired bootstrap interval: (difference, lo, hi).
+
+    ``first`` and ``second`` hold one value per image (shape (n,), any real dtype, n >= 2), the same
+    images in the same order, as :meth:`ResultsTable.difference` compares two rows of the table; use
+    this for a per-image value that is not one of the table's measures.
+    """
+    difference = torch.as_tensor(first, dtype=torch.float64).reshape(-1).cpu() - \
+        torch.as_tensor(second, dtype=torch.float64).reshape(-1).cpu()
+    means = bootstrap_counts(len(difference), resamples, seed) @ difference / len(difference)
+    return (float(difference.mean()), *_percentiles(means, confidence))
+
+
 def image_scores(rgb: torch.Tensor, truth: torch.Tensor, prior: torch.Tensor | None = None, judge=None,
                  labels: torch.Tensor | None = None, true_ab: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """Every measure of the course, one value per image: a dict key -> float64 (N,) on the CPU.
@@ -201,13 +235,7 @@ class ResultsTable:
     def _bootstrap(self) -> torch.Tensor:
         """(resamples, n) counts: how often each image is drawn in each resample; shared by every method."""
         if self._weights is None:
-            n = self.n
-            if n < 2:
-                raise ValueError(f"ResultsTable: an interval needs at least 2 images, got {n}.")
-            generator = torch.Generator().manual_seed(self.seed)
-            draws = torch.randint(0, n, (self.resamples, n), generator=generator)
-            self._weights = torch.zeros(self.resamples, n, dtype=torch.float64).scatter_add_(
-                1, draws, torch.ones(self.resamples, n, dtype=torch.float64))
+            self._weights = bootstrap_counts(self.n, self.resamples, self.seed)
         return self._weights
 
     def _values(self, method: str, key: str) -> torch.Tensor:
@@ -218,10 +246,7 @@ class ResultsTable:
         return self.scores[method][key]
 
     def _interval(self, values: torch.Tensor) -> tuple[float, float]:
-        means = self._bootstrap() @ values / len(values)
-        tail = (1 - self.confidence) / 2
-        lo, hi = torch.quantile(means, torch.tensor([tail, 1 - tail], dtype=torch.float64)).tolist()
-        return lo, hi
+        return _percentiles(self._bootstrap() @ values / len(values), self.confidence)
 
     def mean(self, method: str, key: str) -> float:
         return float(self._values(method, key).mean())

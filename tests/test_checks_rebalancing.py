@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from colorlab.checks import CheckFailed, ExerciseNotDone, check_inverse_frequency
-from colorlab.checks.rebalancing import inverse_frequency_sentence, paired_interval, rare_colour_share
+from colorlab.checks.rebalancing import inverse_frequency_sentence, rare_colour_share
 from colorlab.checkpoints import History
 from colorlab.color import lab_to_rgb
 from colorlab.quantize import NUM_BINS, bin_centers, class_prior, encode_hard
@@ -77,15 +77,6 @@ def test_rare_colour_share_counts_the_pixels_below_uniform():
     ab = torch.stack([CENTERS[0], CENTERS[1], CENTERS[0], CENTERS[1]], dim=1).view(1, 2, 2, 2)
     assert rare_colour_share(ab, prior).tolist() == [0.5]
     assert rare_colour_share(ab, prior, threshold=2 / NUM_BINS).tolist() == [1.0]
-
-
-def test_paired_interval_is_the_mean_difference_with_a_bracketing_interval():
-    first, second = torch.tensor([1.0, 2.0, 3.0, 4.0]), torch.tensor([0.0, 1.0, 2.0, 3.5])
-    d, lo, hi = paired_interval(first, second)
-    assert d == pytest.approx(0.875) and lo <= d <= hi
-    assert paired_interval(first, second) == (d, lo, hi)  # a fixed seed
-    with pytest.raises(ValueError, match="at least 2"):
-        paired_interval(first[:1], second[:1])
 
 
 def test_the_reference_passes_and_answers(capsys):

@@ -185,3 +185,19 @@ def test_score_outputs_adds_batch_after_batch_to_one_table():
         part = slice(first, first + 4)
         assert score_outputs({"noisy": noisy[part], "truth": truth[part]}, truth[part], table=table) is table
     assert table.n == 10 and table.format() == whole.format()
+
+
+def test_paired_difference_is_the_tables_paired_interval_for_any_per_image_value():
+    from colorlab.results import bootstrap_counts, paired_difference
+
+    first, second = torch.tensor([1.0, 2.0, 3.0, 4.0]), torch.tensor([0.0, 1.0, 2.0, 3.5])
+    d, lo, hi = paired_difference(first, second)
+    assert d == pytest.approx(0.875) and lo <= d <= hi
+    assert paired_difference(first, second) == (d, lo, hi)  # a fixed seed
+    # the same resampling as the results table's: a value outside MEASURES gets the interval a row would
+    table = ResultsTable().add("a", {"uv_loss": first}).add("b", {"uv_loss": second})
+    assert table.difference("a", "b", "uv_loss") == pytest.approx((d, lo, hi))
+    counts = bootstrap_counts(4, resamples=50, seed=3)
+    assert counts.shape == (50, 4) and bool((counts.sum(1) == 4).all())
+    with pytest.raises(ValueError, match="at least 2 images"):
+        paired_difference(first[:1], second[:1])

@@ -17,8 +17,8 @@ import math
 
 import torch
 
-from .engine import (Case, CheckFailed, Explanation, Reference, as_result, call, check_values, compare, copy, matches,
-                     name_of, require_callable, rng, success)
+from .engine import (Case, CheckFailed, Explanation, Reference, as_result, call, check_values, copy, matches, name_of,
+                     require_callable, rng, success)
 
 
 def _ab_batch(ab, what: str) -> torch.Tensor:

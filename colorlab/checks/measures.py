@@ -19,6 +19,7 @@ from typing import Sequence
 
 import torch
 
+from ..results import bootstrap_counts
 from .engine import Explanation, Reference, case, compare, matches, name_of, require_callable, rng
 
 MAX_THRESHOLD = 150  # Zhang et al.'s largest threshold, in ab units
@@ -180,8 +181,7 @@ def band_verdicts(first_ab: torch.Tensor, second_ab: torch.Tensor, true_ab: torc
     count = torch.stack([m.sum((1, 2)) for m in masks], 1).double()  # (N, K): each image's pixels in each band
     sums = [torch.stack([(pixel_auc(d, max_threshold) * m).sum((1, 2)) for m in masks], 1) for d in (d1, d2)]
     n = count.shape[0]
-    draws = torch.randint(0, n, (resamples, n), generator=torch.Generator().manual_seed(seed))
-    times_drawn = torch.zeros(resamples, n, dtype=torch.float64).scatter_add_(1, draws, torch.ones_like(draws).double())
+    times_drawn = bootstrap_counts(n, resamples, seed)  # the resampling colorlab.results uses
     # NaN where a resample happened to miss every pixel of a band
     resampled = times_drawn @ (sums[0] - sums[1]) / (times_drawn @ count)  # (resamples, K)
     total = count.sum(0)

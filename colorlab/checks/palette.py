@@ -14,7 +14,7 @@ import torch
 
 from .engine import (Case, CheckFailed, Explanation, Reference, as_result, call, case, check_values, compare, name_of,
                      require_callable, rng, success)
-from .rebalancing import paired_interval
+from ..results import paired_difference
 
 
 def check_ab_histogram(fn) -> None:
@@ -187,4 +187,4 @@ def check_donor_overlap(fn, net, l_norm: torch.Tensor, palettes: torch.Tensor) -
     success(name, "colorlab.checks.palette.donor_overlap", label, worst)
     kept = donor_overlap(net, l_norm, palettes, given=palettes)
     print(palette_use_sentence(swapped=tuple(float(v.mean()) for v in want), kept=tuple(float(v.mean()) for v in kept),
-                               pull=paired_interval(want[0], kept[0]), lead=paired_interval(want[0], want[1])))
+                               pull=paired_difference(want[0], kept[0]), lead=paired_difference(want[0], want[1])))

@@ -7,8 +7,8 @@ pixel of a colour seen once in a million outweighs a million gray ones. The stud
 classifier and writes :func:`rare_colour_share`, the share of each image's pixels painted in a
 colour whose bin is rarer than uniform (prior below 1/313); :func:`check_inverse_frequency` checks
 the function and the training run, measures both classifiers on the held-out images (the rare
-share with a paired bootstrap interval, colourfulness and UV loss from
-:func:`colorlab.results.score_outputs`) and answers in one sentence what lambda = 0 did to the
+share with a paired bootstrap interval from :func:`colorlab.results.paired_difference`, colourfulness
+and UV loss from :func:`colorlab.results.score_outputs`) and answers in one sentence what lambda = 0 did to the
 colours (:func:`inverse_frequency_sentence`).
 """
 
@@ -21,7 +21,6 @@ import torch
 from .engine import (CheckFailed, ExerciseNotDone, Explanation, Reference, case, compare, matches, name_of,
                      num, require_callable, rng)
 
-RESAMPLES = 1000  # bootstrap resamples of the held-out images, as colorlab.results uses
 PURE_INVERSE = 0.0  # the lambda of pure inverse frequency: w = 1 / p
 
 
@@ -43,22 +42,6 @@ def rare_colour_share(ab: torch.Tensor, prior: torch.Tensor, threshold: float | 
     bins = encode_hard(ab)  # (N, H, W): each pixel's nearest bin
     rare = prior.to(device=bins.device, dtype=torch.float64)[bins] < limit
     return rare.flatten(1).double().mean(1).cpu()
-
-
-def paired_interval(first: torch.Tensor, second: torch.Tensor, resamples: int = RESAMPLES,
-                    seed: int = 0) -> tuple[float, float, float]:
-    """The mean of ``first - second`` and its 95 % percentile bootstrap interval over the images.
-
-    ``first`` and ``second`` are float tensors (N,), one value per image, the same N >= 2 images in
-    the same order (so the difference is paired). Returns (difference, lo, hi) as floats.
-    """
-    difference = (first.double() - second.double()).cpu()
-    n = len(difference)
-    if n < 2:
-        raise ValueError(f"paired_interval: an interval needs at least 2 images, got {n}.")
-    draws = torch.randint(0, n, (resamples, n), generator=torch.Generator().manual_seed(seed))
-    lo, hi = torch.quantile(difference[draws].mean(1), torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
-    return float(difference.mean()), lo, hi
 
 
 def _verdict(lo: float, hi: float, above: str, below: str, neither: str) -> str:
@@ -180,7 +163,7 @@ def check_inverse_frequency(fn, inverse, config, history, rebalanced, rebalanced
     from ..color import l_ab_to_rgb, normalize_l, rgb_to_l_ab
     from ..colorize import predict_ab
     from ..quantize import ZHANG_TEMPERATURE
-    from ..results import score_outputs
+    from ..results import paired_difference, score_outputs
 
     __tracebackhide__ = True
     require_callable(fn, "check_inverse_frequency", "rare_colour_share")
@@ -202,6 +185,6 @@ def check_inverse_frequency(fn, inverse, config, history, rebalanced, rebalanced
     colourfulness = {key: table.mean(key, "colorfulness") for key in ("inverse", "zhang", "truth")}
     print(inverse_frequency_sentence(
         rare, colourfulness, uv_difference=table.difference("inverse", "zhang", "uv_loss"),
-        rare_difference=paired_interval(shares["inverse"], shares["zhang"]),
+        rare_difference=paired_difference(shares["inverse"], shares["zhang"]),
         colour_difference=table.difference("inverse", "zhang", "colorfulness"),
         cut_short=history.steps_done < config.steps))
