@@ -4,7 +4,7 @@ Most students have no GPU of their own; Colab and Kaggle lend one, and open a no
 GitHub. Two things make that work, both written into every notebook by ``colorlab notebooks`` (the
 builder, :mod:`colorlab.student_notebooks`), so that they are the same in all of them:
 
-- **the badges**, one line at the top of the first markdown cell, each a link that opens *this*
+- **the badges**, one line under the title in the first markdown cell, each a link that opens *this*
   notebook, at its path in the repository, in Colab or in Kaggle;
 - **the install cell**, the first code cell. Where colorlab is importable (``bash run.sh``, your own
   JupyterLab) it does nothing. Where it is not (a fresh Colab or Kaggle session) it clones the course's
@@ -122,7 +122,8 @@ def install_cell_source(repository: Repository) -> str:
 def add_opening_cells(nb, repository: Repository, path: str):
     """Put the badges and the install cell into ``nb`` (an nbformat v4 notebook), in place; returns ``nb``.
 
-    The badges go first in the first markdown cell and the install cell becomes the first code cell;
+    The badges go under the title of the first markdown cell (first, if it has no ``# `` title) and the
+    install cell becomes the first code cell;
     ones written before (recognised by their first line) are replaced, so running it again changes
     nothing. ``path`` is the notebook's path in the repository.
     """
@@ -134,7 +135,11 @@ def add_opening_cells(nb, repository: Repository, path: str):
     lines = [line for line in markdown.source.split("\n") if not line.startswith(BADGE_MARK)]
     while lines and not lines[0].strip():
         lines.pop(0)
-    markdown.source = "\n".join([badges(repository, path), "", *lines])
+    title = lines.pop(0) if lines and lines[0].startswith("# ") else None
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    # under the title, so that the notebook still opens with its title
+    markdown.source = "\n".join([*([title, ""] if title else []), badges(repository, path), "", *lines])
 
     source = install_cell_source(repository)
     nb.cells = [cell for cell in nb.cells

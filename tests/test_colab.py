@@ -77,8 +77,8 @@ def a_notebook():
 def test_the_opening_cells_go_first_and_a_second_run_changes_nothing():
     nb = add_opening_cells(a_notebook(), REPO, "notebooks/05_x.ipynb")
     title, install, parameters = nb.cells[:3]
-    assert title.source.split("\n")[0] == badges(REPO, "notebooks/05_x.ipynb")
-    assert title.source.split("\n")[2] == "# 05 · A title"
+    assert title.source.split("\n")[:4] == ["# 05 · A title", "", badges(REPO, "notebooks/05_x.ipynb"), ""]
+    assert title.source.endswith("The story.")
     assert install.source == install_cell_source(REPO)
     assert parameters.metadata["tags"] == ["parameters"]  # papermill's parameters still come before any work
     once = nbformat.writes(nb)
@@ -87,6 +87,7 @@ def test_the_opening_cells_go_first_and_a_second_run_changes_nothing():
     moved = add_opening_cells(nb, Repository("elsewhere", "course", "2.0.0"), "notebooks/05_x.ipynb")
     assert sum(cell.source.startswith(INSTALL_CELL_MARK) for cell in moved.cells) == 1
     assert sum(BADGE_MARK in cell.source for cell in moved.cells) == 1
+    assert moved.cells[0].source.startswith("# 05 · A title\n\n[![Open In Colab]")
     assert "elsewhere/course" in moved.cells[0].source and '"v2.0.0"' in moved.cells[1].source
     nbformat.validate(moved)
 
@@ -116,7 +117,7 @@ def test_every_notebook_opens_with_its_badges_and_the_install_cell():
             nb = nbformat.read(path, as_version=4)
             markdown = next(cell for cell in nb.cells if cell.cell_type == "markdown")
             code = next(cell for cell in nb.cells if cell.cell_type == "code")
-            assert markdown.source.split("\n")[0] == badges(repository, f"{folder}/{path.name}"), path
+            assert markdown.source.split("\n")[2] == badges(repository, f"{folder}/{path.name}"), path
             assert code.source == install_cell_source(repository), f"{path}: run `colorlab notebooks`"
 
 
@@ -138,7 +139,7 @@ def test_the_builder_writes_each_notebook_its_own_badges(tmp_path):
     assert report.stripped == [tmp_path / "solutions" / "05_x.ipynb"]  # the solution gained its opening cells
     for folder in ("solutions", "notebooks"):
         nb = nbformat.read(tmp_path / folder / "05_x.ipynb", as_version=4)
-        assert nb.cells[0].source.split("\n")[0] == badges(REPO, f"{folder}/05_x.ipynb")
+        assert nb.cells[0].source.split("\n")[2] == badges(REPO, f"{folder}/05_x.ipynb")
         assert nb.cells[1].source == install_cell_source(REPO)
     assert build_notebooks(tmp_path / "solutions", tmp_path / "notebooks", check=True).up_to_date
 
@@ -151,3 +152,10 @@ def test_notebooks_outside_a_course_get_no_opening_cells(tmp_path):
     build_notebooks(tmp_path / "solutions", tmp_path / "notebooks")
     nb = nbformat.read(tmp_path / "notebooks" / "05_x.ipynb", as_version=4)
     assert not any(INSTALL_CELL_MARK in cell.source or BADGE_MARK in cell.source for cell in nb.cells)
+
+
+def test_badges_written_above_the_title_move_under_it():
+    nb = a_notebook()
+    nb.cells[0].source = badges(REPO, "notebooks/05_x.ipynb") + "\n\n# 05 · A title\n\nThe story."
+    title = add_opening_cells(nb, REPO, "notebooks/05_x.ipynb").cells[0].source
+    assert title == f"# 05 · A title\n\n{badges(REPO, 'notebooks/05_x.ipynb')}\n\nThe story."

@@ -9,6 +9,7 @@ import nbformat
 import pytest
 import torch
 
+from colorlab.colab import INSTALL_CELL_MARK
 from colorlab.course import SIZES, Course, setup
 from colorlab.models import build_model
 
@@ -25,11 +26,13 @@ SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 def test_each_solution_notebook_follows_the_course_layout(path):
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    # a parameters cell first, with the three parameters, then setup() with them
-    assert "parameters" in code[0].metadata.get("tags", []), "the first code cell must be tagged 'parameters'"
+    # the install cell for Colab and Kaggle first (tests/test_colab.py checks it), then a parameters cell
+    # with the three parameters, then setup() with them
+    assert code[0].source.startswith(INSTALL_CELL_MARK), "the first code cell must be the install cell"
+    assert "parameters" in code[1].metadata.get("tags", []), "the second code cell must be tagged 'parameters'"
     for name in ("device", "dataset", "size"):
-        assert re.search(rf"^{name} = ", code[0].source, re.M), f"the parameters cell must set {name}"
-    assert "setup(device, dataset, size)" in code[1].source
+        assert re.search(rf"^{name} = ", code[1].source, re.M), f"the parameters cell must set {name}"
+    assert "setup(device, dataset, size)" in code[2].source
     # every exercise is followed by a check cell that calls a checker of colorlab.checks
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and "### BEGIN SOLUTION" in cell.source:
