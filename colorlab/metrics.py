@@ -48,6 +48,7 @@ __all__ = [
     "ab_rmse",
     "auc",
     "auc_curve",
+    "pixel_auc",
     "rebalanced_auc",
     "colorfulness",
     "psnr",
@@ -260,6 +261,20 @@ def _auc_from_distance(distance, weights, max_threshold: int) -> torch.Tensor:
     fraction = _curve(distance, weights, max_threshold)
     # Trapezoid rule with step 1 over [0, T], divided by T, so a perfect prediction scores exactly 1.
     return torch.trapezoid(fraction, dx=1.0, dim=1) / max_threshold
+
+
+def pixel_auc(distance: torch.Tensor, max_threshold: int = 150) -> torch.Tensor:
+    """Each pixel's share of the AuC: the AuC of a set of pixels is the mean of these over the set.
+
+    ``distance`` is any float tensor of per-pixel ab errors (>= 0, Lab units). A pixel at distance d
+    is within every whole threshold t >= ceil(d), so its curve is a step at ceil(d) and its area by
+    the trapezoid rule over [0, T], divided by T, is 1 for d = 0, (T + 0.5 - ceil(d)) / T for
+    0 < d <= T, and 0 beyond T (:func:`auc` gives the same). Same shape and dtype.
+    """
+    steps = torch.ceil(distance)
+    share = (max_threshold + 0.5 - steps) / max_threshold
+    return torch.where(steps == 0, torch.ones_like(share), torch.where(steps > max_threshold,
+                                                                      torch.zeros_like(share), share))
 
 
 def auc(pred_ab, true_ab, max_threshold: int = 150, weights=None, reduction: str = "mean") -> torch.Tensor:

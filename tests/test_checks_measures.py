@@ -7,7 +7,8 @@ import torch
 
 from colorlab import metrics
 from colorlab.checks import CheckFailed, ExerciseNotDone, check_auc, check_chroma_band_auc
-from colorlab.checks.measures import CHROMA_EDGES, band_verdicts, chroma_band_auc, pixel_auc, where_it_loses
+from colorlab.checks.measures import CHROMA_EDGES, band_verdicts, chroma_band_auc, where_it_loses
+from colorlab.metrics import pixel_auc
 
 
 def auc(pred_ab, true_ab, max_threshold=150):

@@ -442,5 +442,5 @@ def test_auc_argument_errors():
 
 def test_module_exports():
     assert set(metrics.__all__) == {
-        "uv_loss", "uv_loss_yuv", "ab_rmse", "auc", "auc_curve", "rebalanced_auc", "colorfulness", "psnr",
+        "uv_loss", "uv_loss_yuv", "ab_rmse", "auc", "auc_curve", "pixel_auc", "rebalanced_auc", "colorfulness", "psnr",
     }

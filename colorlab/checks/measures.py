@@ -4,7 +4,7 @@ Zhang, Isola and Efros (*Colorful Image Colorization*) score a colorization by t
 error: the share of pixels whose error is within t, for t = 0..150, and the area under that curve.
 :func:`check_auc` checks the student's AuC against :func:`colorlab.metrics.auc`.
 
-The AuC of a set of pixels is the mean of one number per pixel (see :func:`pixel_auc`), so it splits
+The AuC of a set of pixels is the mean of one number per pixel (see :func:`colorlab.metrics.pixel_auc`), so it splits
 exactly into groups of pixels: the AuC of all pixels is the pixel-count-weighted mean of the groups'
 AuCs. :func:`chroma_band_auc` groups the pixels by the chroma of their true colour (nearly gray to
 strongly coloured); :func:`check_chroma_band_auc` checks the student's version of it, then measures
@@ -19,6 +19,7 @@ from typing import Sequence
 
 import torch
 
+from ..metrics import pixel_auc
 from ..results import bootstrap_counts
 from .engine import Explanation, Reference, case, compare, matches, name_of, require_callable, rng
 
@@ -28,20 +29,6 @@ RESAMPLES = 1000
 
 
 # ------------------------------------------------------------------ the reference measures
-
-
-def pixel_auc(distance: torch.Tensor, max_threshold: int = MAX_THRESHOLD) -> torch.Tensor:
-    """Each pixel's share of the AuC: the AuC of a set of pixels is the mean of these over the set.
-
-    ``distance`` is any float tensor of per-pixel ab errors (>= 0, Lab units). A pixel at distance d
-    is within every whole threshold t >= ceil(d), so its curve is a step at ceil(d) and its area by
-    the trapezoid rule over [0, T], divided by T, is 1 for d = 0, (T + 0.5 - ceil(d)) / T for
-    0 < d <= T, and 0 beyond T (:func:`colorlab.metrics.auc` gives the same). Same shape and dtype.
-    """
-    steps = torch.ceil(distance)
-    share = (max_threshold + 0.5 - steps) / max_threshold
-    return torch.where(steps == 0, torch.ones_like(share), torch.where(steps > max_threshold,
-                                                                      torch.zeros_like(share), share))
 
 
 def _distance_and_chroma(pred_ab: torch.Tensor, true_ab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

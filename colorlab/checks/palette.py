@@ -62,7 +62,9 @@ def histogram_overlap(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     one device; the result has their batch shape, values in [0, 1] (1 for equal palettes, 0 for
     palettes with no bin in common). It is 1 minus :func:`colorlab.palette.histogram_distance`.
     """
-    return torch.minimum(p, q).sum(dim=-1)
+    from ..palette import histogram_distance
+
+    return 1 - histogram_distance(p, q)
 
 
 def donor_overlap(net, l_norm: torch.Tensor, palettes: torch.Tensor, given: torch.Tensor | None = None
